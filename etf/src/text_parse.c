@@ -1,0 +1,1 @@
+/* text_parse: filled in below */

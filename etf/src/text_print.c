@@ -1,0 +1,1 @@
+/* text_print: filled in below */
