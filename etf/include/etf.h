@@ -141,9 +141,9 @@ typedef enum etf_type {
 typedef struct etf_reader {
     const uint8_t *buf;
     size_t len;
-    size_t pos;                 /* advances only on success */
-    const etf_atom_refs *refs;  /* for ATOM_CACHE_REF; NULL rejects them */
-    etf_error err;              /* filled when a read fails */
+    size_t pos;                /* advances only on success */
+    const etf_atom_refs *refs; /* for ATOM_CACHE_REF; NULL rejects them */
+    etf_error err;             /* filled when a read fails */
 } etf_reader;
 
 /* An integer of any size: big is false when it fits int64_t (then i holds
@@ -297,15 +297,14 @@ int etf_write_bitbinary(etf_writer *w, const void *p, size_t len,
                         unsigned bits);
 int etf_write_map_header(etf_writer *w, uint32_t arity);
 /* Pids, ports and refs with the node given as UTF-8. */
-int etf_write_pid(etf_writer *w, const char *node, size_t node_len,
-                  uint32_t id, uint32_t serial, uint32_t creation);
+int etf_write_pid(etf_writer *w, const char *node, size_t node_len, uint32_t id,
+                  uint32_t serial, uint32_t creation);
 int etf_write_port(etf_writer *w, const char *node, size_t node_len,
                    uint64_t id, uint32_t creation);
 int etf_write_ref(etf_writer *w, const char *node, size_t node_len,
                   uint32_t creation, const uint32_t *id, uint32_t len);
 int etf_write_export(etf_writer *w, const char *module, size_t module_len,
-                     const char *function, size_t function_len,
-                     uint32_t arity);
+                     const char *function, size_t function_len, uint32_t arity);
 /* Raw bytes (for callers that assemble their own terms). */
 int etf_write_raw(etf_writer *w, const void *p, size_t len);
 
@@ -419,11 +418,11 @@ struct etf_fun {
 
 /* Decode options; a zeroed struct (or NULL) means the defaults. */
 typedef struct etf_decode_opts {
-    unsigned max_depth;           /* 0: ETF_DEFAULT_MAX_DEPTH */
-    size_t max_inflated;          /* 0: ETF_DEFAULT_MAX_INFLATED */
-    bool exact;                   /* bytes after the term are an error */
-    bool no_version;              /* input has no 131 byte (dist payload) */
-    const etf_atom_refs *refs;    /* resolves ATOM_CACHE_REF; NULL rejects */
+    unsigned max_depth;        /* 0: ETF_DEFAULT_MAX_DEPTH */
+    size_t max_inflated;       /* 0: ETF_DEFAULT_MAX_INFLATED */
+    bool exact;                /* bytes after the term are an error */
+    bool no_version;           /* input has no 131 byte (dist payload) */
+    const etf_atom_refs *refs; /* resolves ATOM_CACHE_REF; NULL rejects */
 } etf_decode_opts;
 
 /* Decode one term from len bytes at buf into a tree allocated from a.
@@ -431,15 +430,15 @@ typedef struct etf_decode_opts {
  * success, *used (if not NULL) is the number of bytes consumed. Returns
  * NULL and fills err on failure. */
 etf_term *etf_decode(etf_arena *a, const void *buf, size_t len,
-                     const etf_decode_opts *opts, size_t *used,
-                     etf_error *err);
+                     const etf_decode_opts *opts, size_t *used, etf_error *err);
 
 /* Encode options; a zeroed struct (or NULL) is term_to_binary/1 of OTP 25:
- * minor_version 1, no compression. */
+ * {minor_version,1}, no compression. */
 typedef struct etf_encode_opts {
-    int minor_version;  /* 0, 1 (default) or 2 */
-    int compress;       /* 0: off; 1..9: zlib level, used only if smaller */
-    bool no_version;    /* omit the 131 byte */
+    bool utf8_atoms;  /* {minor_version,2}: every atom as UTF-8 (OTP 26) */
+    bool text_floats; /* {minor_version,0}: floats as FLOAT_EXT text */
+    int compress;     /* 0: off; 1..9: zlib level, used only if smaller */
+    bool no_version;  /* omit the 131 byte */
 } etf_encode_opts;
 
 /* Encode t (with the version byte unless opts say otherwise). */
@@ -454,8 +453,8 @@ void etf_set_int(etf_term *t, int64_t v);
 void etf_set_float(etf_term *t, double v);
 void etf_set_nil(etf_term *t);
 /* A bignum from little-endian magnitude bytes; made ETF_INT if it fits. */
-int etf_set_big(etf_arena *a, etf_term *t, bool negative,
-                const uint8_t *digits, size_t n);
+int etf_set_big(etf_arena *a, etf_term *t, bool negative, const uint8_t *digits,
+                size_t n);
 /* An atom from UTF-8 text (validated, at most 255 characters). */
 int etf_set_atom(etf_arena *a, etf_term *t, const char *utf8, size_t len);
 int etf_set_binary(etf_arena *a, etf_term *t, const void *p, size_t len);
@@ -505,8 +504,7 @@ char *etf_format(const etf_term *t, etf_text_fmt fmt, size_t *len);
 
 /* Parse one term in Erlang syntax (a trailing '.' is allowed) from len
  * bytes of UTF-8 text into a tree from a. NULL and err on failure. */
-etf_term *etf_parse(etf_arena *a, const char *text, size_t len,
-                    etf_error *err);
+etf_term *etf_parse(etf_arena *a, const char *text, size_t len, etf_error *err);
 
 /* ------------------------------------------------------------------ */
 /* JSON forms (jansson)                                                */

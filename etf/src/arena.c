@@ -1,0 +1,123 @@
+/*
+ * A bump allocator: terms of one decode live and die together.
+ */
+#include <stdlib.h>
+
+#include "etf_int.h"
+
+#define ARENA_FIRST_BLOCK 4096
+#define ARENA_MAX_BLOCK (1u << 20)
+#define ARENA_ALIGN 16
+
+struct arena_block {
+    struct arena_block *next;
+    size_t size; /* bytes of data */
+    size_t used;
+    _Alignas(16) unsigned char data[];
+};
+
+struct etf_arena {
+    struct arena_block *head; /* the block being filled */
+    size_t next_size;
+    size_t total;
+};
+
+etf_arena *
+etf_arena_new(void)
+{
+    etf_arena *a = calloc(1, sizeof(*a));
+
+    if (a != NULL)
+        a->next_size = ARENA_FIRST_BLOCK;
+    return a;
+}
+
+void
+etf_arena_free(etf_arena *a)
+{
+    struct arena_block *b, *next;
+
+    if (a == NULL)
+        return;
+    for (b = a->head; b != NULL; b = next) {
+        next = b->next;
+        free(b);
+    }
+    free(a);
+}
+
+void
+etf_arena_reset(etf_arena *a)
+{
+    struct arena_block *b, *next;
+
+    if (a == NULL || a->head == NULL)
+        return;
+    /* Keep the largest (newest) block, free the rest. */
+    for (b = a->head->next; b != NULL; b = next) {
+        next = b->next;
+        free(b);
+    }
+    a->head->next = NULL;
+    a->head->used = 0;
+    a->total = 0;
+}
+
+void *
+etf_arena_alloc(etf_arena *a, size_t n)
+{
+    struct arena_block *b = a->head;
+    size_t size;
+    void *p;
+
+    n = (n + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
+    if (n == 0)
+        n = ARENA_ALIGN;
+    if (b == NULL || b->size - b->used < n) {
+        size = a->next_size;
+        if (a->next_size < ARENA_MAX_BLOCK)
+            a->next_size *= 2;
+        if (size < n)
+            size = n;
+        if (size > SIZE_MAX - sizeof(*b))
+            return NULL;
+        b = malloc(sizeof(*b) + size);
+        if (b == NULL)
+            return NULL;
+        b->size = size;
+        b->used = 0;
+        /* A block bigger than the current one's space: keep filling the
+         * current one afterwards if it still has more room. */
+        if (a->head != NULL && n > ARENA_MAX_BLOCK / 2 &&
+            a->head->size - a->head->used > size - n) {
+            b->next = a->head->next;
+            a->head->next = b;
+        } else {
+            b->next = a->head;
+            a->head = b;
+        }
+    }
+    p = b->data + b->used;
+    b->used += n;
+    a->total += n;
+    return p;
+}
+
+size_t
+etf_arena_used(const etf_arena *a)
+{
+    return a->total;
+}
+
+char *
+etf_arena_strdup(etf_arena *a, const void *p, size_t len)
+{
+    char *s = etf_arena_alloc(a, len + 1);
+
+    if (s == NULL)
+        return NULL;
+    if (len > 0)
+        memcpy(s, p, len);
+    s[len] = '\0';
+    return s;
+}

@@ -1,0 +1,419 @@
+/*
+ * Decode a whole term into a tree. Iterative: an explicit stack of
+ * containers being filled, so depth costs heap, bounded by max_depth,
+ * never C stack.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "etf_int.h"
+
+struct frame {
+    etf_term *elems; /* the container's slots */
+    etf_term *owner; /* the container itself (for map checks) */
+    uint32_t count;  /* slots to fill */
+    uint32_t next;   /* next slot */
+    size_t start;    /* where the container began, for error messages */
+};
+
+struct decoder {
+    etf_arena *a;
+    etf_reader r;
+    struct frame *stack;
+    size_t depth, cap, max_depth;
+    size_t base; /* offset of r.buf in the caller's input, for messages */
+    etf_error *err;
+};
+
+static int
+oom(struct decoder *d)
+{
+    return etf_fail(d->err, ETF_E_NOMEM, d->r.pos, "out of memory");
+}
+
+/* Copy the reader's error out, shifting positions into caller terms. */
+static int
+reader_fail(struct decoder *d)
+{
+    if (d->err != NULL) {
+        *d->err = d->r.err;
+        d->err->pos += d->base;
+    }
+    return -1;
+}
+
+static int
+push(struct decoder *d, etf_term *owner, etf_term *elems, uint32_t count,
+     size_t start)
+{
+    struct frame *f;
+    size_t ncap;
+
+    if (d->depth >= d->max_depth)
+        return etf_fail(d->err, ETF_E_DEPTH, start + d->base,
+                        "nesting deeper than %zu at byte %zu", d->max_depth,
+                        start + d->base);
+    if (d->depth == d->cap) {
+        ncap = d->cap == 0 ? 32 : d->cap * 2;
+        f = realloc(d->stack, ncap * sizeof(*f));
+        if (f == NULL)
+            return oom(d);
+        d->stack = f;
+        d->cap = ncap;
+    }
+    f = &d->stack[d->depth++];
+    f->owner = owner;
+    f->elems = elems;
+    f->count = count;
+    f->next = 0;
+    f->start = start;
+    return 0;
+}
+
+static int
+set_atom(struct decoder *d, etf_term *t, const etf_atomv *av)
+{
+    char buf[ETF_MAX_ATOM_BYTES];
+    size_t n;
+    char *s;
+
+    if (av->latin1) {
+        n = etf_atom_utf8(av, buf);
+        s = etf_arena_strdup(d->a, buf, n);
+    } else {
+        n = av->len;
+        s = etf_arena_strdup(d->a, av->p, n);
+    }
+    if (s == NULL)
+        return oom(d);
+    t->kind = ETF_ATOM;
+    t->len = (uint32_t)n;
+    t->v.str = s;
+    return 0;
+}
+
+static int
+set_integer(struct decoder *d, etf_term *t, const etf_intv *iv)
+{
+    if (!iv->big) {
+        etf_set_int(t, iv->i);
+        return 0;
+    }
+    if (etf_set_big(d->a, t, iv->sign, iv->digits, iv->ndigits) < 0)
+        return oom(d);
+    return 0;
+}
+
+static int
+set_pid(struct decoder *d, etf_term *t, const etf_pidv *pv)
+{
+    etf_pid *pid = etf_set_pid(d->a, t);
+
+    if (pid == NULL || set_atom(d, &pid->node, &pv->node) < 0)
+        return oom(d);
+    pid->id = pv->id;
+    pid->serial = pv->serial;
+    pid->creation = pv->creation;
+    return 0;
+}
+
+/* Decode the term at the reader into *t; containers get their slots and a
+ * frame, filled by later rounds. */
+static int
+decode_one(struct decoder *d, etf_term *t)
+{
+    etf_reader *r = &d->r;
+    size_t start, blen;
+    etf_type type;
+    etf_intv iv;
+    etf_atomv av, fv;
+    etf_pidv pv;
+    etf_portv ov;
+    etf_refv rv;
+    etf_funv fn;
+    const uint8_t *bp;
+    unsigned bits;
+    uint32_t n;
+    etf_term *elems;
+    void *copy;
+
+again:
+    start = r->pos;
+    if (etf_peek(r, &type) < 0)
+        return reader_fail(d);
+    switch (type) {
+    case ETF_T_INTEGER:
+        if (etf_read_integer(r, &iv) < 0)
+            return reader_fail(d);
+        return set_integer(d, t, &iv);
+    case ETF_T_FLOAT:
+        t->kind = ETF_FLOAT;
+        if (etf_read_double(r, &t->v.f) < 0)
+            return reader_fail(d);
+        return 0;
+    case ETF_T_ATOM:
+        if (etf_read_atom(r, &av) < 0)
+            return reader_fail(d);
+        return set_atom(d, t, &av);
+    case ETF_T_TUPLE:
+        if (etf_read_tuple_header(r, &n) < 0)
+            return reader_fail(d);
+        if ((elems = etf_set_tuple(d->a, t, n)) == NULL)
+            return oom(d);
+        return n > 0 ? push(d, t, elems, n, start) : 0;
+    case ETF_T_NIL:
+        if (etf_read_nil(r) < 0)
+            return reader_fail(d);
+        etf_set_nil(t);
+        return 0;
+    case ETF_T_STRING:
+        if (etf_read_string(r, &bp, &blen) < 0)
+            return reader_fail(d);
+        if (etf_set_string(d->a, t, bp, blen) < 0)
+            return oom(d);
+        return 0;
+    case ETF_T_LIST:
+        if (etf_read_list_header(r, &n) < 0)
+            return reader_fail(d);
+        if (n == 0) /* LIST_EXT of no elements is its tail (as the BEAM) */
+            goto again;
+        if ((elems = etf_set_list(d->a, t, n)) == NULL)
+            return oom(d);
+        return push(d, t, elems, n + 1, start);
+    case ETF_T_BINARY:
+        if (etf_read_binary(r, &bp, &blen, &bits) < 0)
+            return reader_fail(d);
+        if (etf_set_bitstring(d->a, t, bp, blen, bits) < 0)
+            return oom(d);
+        return 0;
+    case ETF_T_MAP:
+        if (etf_read_map_header(r, &n) < 0)
+            return reader_fail(d);
+        if ((elems = etf_set_map(d->a, t, n)) == NULL)
+            return oom(d);
+        return n > 0 ? push(d, t, elems, 2 * n, start) : 0;
+    case ETF_T_PID:
+        if (etf_read_pid(r, &pv) < 0)
+            return reader_fail(d);
+        return set_pid(d, t, &pv);
+    case ETF_T_PORT: {
+        etf_port *port;
+
+        if (etf_read_port(r, &ov) < 0)
+            return reader_fail(d);
+        if ((port = etf_set_port(d->a, t)) == NULL)
+            return oom(d);
+        port->id = ov.id;
+        port->creation = ov.creation;
+        return set_atom(d, &port->node, &ov.node);
+    }
+    case ETF_T_REF: {
+        etf_ref *ref;
+
+        if (etf_read_ref(r, &rv) < 0)
+            return reader_fail(d);
+        if ((ref = etf_set_ref(d->a, t)) == NULL)
+            return oom(d);
+        ref->creation = rv.creation;
+        ref->len = rv.len;
+        memcpy(ref->id, rv.id, sizeof(ref->id));
+        return set_atom(d, &ref->node, &rv.node);
+    }
+    case ETF_T_EXPORT: {
+        etf_export *ex;
+
+        if (etf_read_export(r, &av, &fv, &n) < 0)
+            return reader_fail(d);
+        if ((ex = etf_set_export(d->a, t)) == NULL)
+            return oom(d);
+        ex->arity = n;
+        if (set_atom(d, &ex->module, &av) < 0)
+            return -1;
+        return set_atom(d, &ex->function, &fv);
+    }
+    case ETF_T_FUN: {
+        etf_fun *fun;
+
+        if (etf_read_fun(r, &fn) < 0)
+            return reader_fail(d);
+        if ((fun = etf_set_fun(d->a, t, fn.numfree)) == NULL)
+            return oom(d);
+        fun->arity = fn.arity;
+        memcpy(fun->uniq, fn.uniq, 16);
+        fun->index = fn.index;
+        if (set_atom(d, &fun->module, &fn.module) < 0 ||
+            set_integer(d, &fun->old_index, &fn.old_index) < 0 ||
+            set_integer(d, &fun->old_uniq, &fn.old_uniq) < 0 ||
+            set_pid(d, &fun->pid, &fn.pid) < 0)
+            return -1;
+        return fn.numfree > 0 ? push(d, t, fun->free, fn.numfree, start) : 0;
+    }
+    case ETF_T_LOCAL:
+        if (etf_read_local(r, &bp, &blen) < 0)
+            return reader_fail(d);
+        if ((copy = etf_arena_alloc(d->a, blen)) == NULL)
+            return oom(d);
+        memcpy(copy, bp, blen);
+        t->kind = ETF_LOCAL;
+        t->len = (uint32_t)blen;
+        t->v.bytes = copy;
+        return 0;
+    case ETF_T_COMPRESSED:
+        return etf_fail(d->err, ETF_E_TAG, start + d->base,
+                        "compressed term at byte %zu inside a term",
+                        start + d->base);
+    }
+    return etf_fail(d->err, ETF_E_TAG, start + d->base, "bad tag");
+}
+
+/* A finished map must not hold the same key twice. */
+static int
+check_map(struct decoder *d, etf_term *map, size_t start)
+{
+    const etf_term *kv = map->v.elems;
+    etf_term copy;
+    etf_error e;
+    uint32_t i, j;
+    int rc;
+
+    if (map->len < 2)
+        return 0;
+    if (map->len <= 16) {
+        for (i = 1; i < map->len; i++)
+            for (j = 0; j < i; j++)
+                if (etf_compare(&kv[2 * i], &kv[2 * j], true) == 0)
+                    goto dup;
+        return 0;
+    }
+    /* Sort a copy of the pairs so the decoded order is kept. */
+    copy = *map;
+    copy.v.elems = malloc(2 * (size_t)map->len * sizeof(etf_term));
+    if (copy.v.elems == NULL)
+        return oom(d);
+    memcpy(copy.v.elems, kv, 2 * (size_t)map->len * sizeof(etf_term));
+    rc = etf_map_sort(&copy, &e);
+    free(copy.v.elems);
+    if (rc == 0)
+        return 0;
+    if (e.code != ETF_E_DUPKEY)
+        return oom(d);
+dup:
+    return etf_fail(d->err, ETF_E_DUPKEY, start + d->base,
+                    "map at byte %zu has a duplicate key", start + d->base);
+}
+
+/* Decode one term at d->r into *root. */
+static int
+decode_tree(struct decoder *d, etf_term *root)
+{
+    etf_term *dst = root;
+    struct frame *f;
+
+    for (;;) {
+        if (decode_one(d, dst) < 0)
+            return -1;
+        /* Find the next empty slot, closing finished containers. */
+        for (;;) {
+            if (d->depth == 0)
+                return 0;
+            f = &d->stack[d->depth - 1];
+            if (f->next < f->count)
+                break;
+            if (f->owner->kind == ETF_MAP &&
+                check_map(d, f->owner, f->start) < 0)
+                return -1;
+            d->depth--;
+        }
+        dst = &f->elems[f->next++];
+    }
+}
+
+etf_term *
+etf_decode(etf_arena *a, const void *buf, size_t len,
+           const etf_decode_opts *opts, size_t *used, etf_error *err)
+{
+    static const etf_decode_opts defaults;
+    struct decoder d;
+    etf_term *root;
+    uint8_t *inflated = NULL;
+    uint32_t usize;
+    size_t max_inflated, consumed;
+    etf_reader outer;
+    etf_type type;
+    int rc = -1;
+
+    if (opts == NULL)
+        opts = &defaults;
+    memset(&d, 0, sizeof(d));
+    d.a = a;
+    d.err = err;
+    d.max_depth = opts->max_depth ? opts->max_depth : ETF_DEFAULT_MAX_DEPTH;
+    max_inflated =
+        opts->max_inflated ? opts->max_inflated : ETF_DEFAULT_MAX_INFLATED;
+    etf_reader_init(&d.r, buf, len);
+    d.r.refs = opts->refs;
+    if ((root = etf_arena_alloc(a, sizeof(*root))) == NULL) {
+        oom(&d);
+        return NULL;
+    }
+    memset(root, 0, sizeof(*root));
+    if (!opts->no_version && etf_read_version(&d.r) < 0) {
+        reader_fail(&d);
+        return NULL;
+    }
+    if (etf_peek(&d.r, &type) == 0 && type == ETF_T_COMPRESSED) {
+        if (etf_read_compressed_size(&d.r, &usize) < 0) {
+            reader_fail(&d);
+            return NULL;
+        }
+        if (usize > max_inflated) {
+            etf_fail(err, ETF_E_LIMIT, d.r.pos,
+                     "compressed term at byte %zu claims %u bytes, over the "
+                     "limit of %zu",
+                     d.r.pos, usize, max_inflated);
+            return NULL;
+        }
+        if ((inflated = malloc(usize ? usize : 1)) == NULL) {
+            oom(&d);
+            return NULL;
+        }
+        if (etf_inflate(&d.r, inflated, usize) < 0) {
+            reader_fail(&d);
+            free(inflated);
+            return NULL;
+        }
+        /* Decode the inflated bytes; the whole of them must be one term. */
+        outer = d.r;
+        etf_reader_init(&d.r, inflated, usize);
+        d.r.refs = opts->refs;
+        d.base = 0;
+        rc = decode_tree(&d, root);
+        if (rc == 0 && d.r.pos != usize)
+            rc = etf_fail(err, ETF_E_COMPRESSED, outer.pos,
+                          "compressed term at byte %zu holds %zu bytes after "
+                          "its term",
+                          outer.pos, usize - d.r.pos);
+        if (rc < 0 && err != NULL && err->code != ETF_E_COMPRESSED) {
+            size_t n = strlen(err->msg);
+            snprintf(err->msg + n, sizeof(err->msg) - n,
+                     " (inside compressed data)");
+        }
+        consumed = outer.pos;
+        free(inflated);
+    } else {
+        rc = decode_tree(&d, root);
+        consumed = d.r.pos;
+    }
+    free(d.stack);
+    if (rc < 0)
+        return NULL;
+    if (opts->exact && consumed != len) {
+        etf_fail(err, ETF_E_TRAILING, consumed,
+                 "%zu bytes after the term at byte %zu", len - consumed,
+                 consumed);
+        return NULL;
+    }
+    if (used != NULL)
+        *used = consumed;
+    return root;
+}

@@ -1,0 +1,80 @@
+/*
+ * Private helpers shared by libetf's sources.
+ */
+#ifndef ETF_INT_H
+#define ETF_INT_H
+
+#include <stdarg.h>
+#include <string.h>
+
+#include "etf.h"
+#include "tags.h"
+
+#if defined(__GNUC__)
+#define ETF_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define ETF_PRINTF(f, a)
+#endif
+
+/* Fill err (if not NULL) with code, position and a formatted message;
+ * returns -1 so callers can `return etf_fail(...)`. */
+int etf_fail(etf_error *err, etf_code code, size_t pos, const char *fmt, ...)
+    ETF_PRINTF(4, 5);
+
+/* Check that len bytes of UTF-8 are valid (no overlongs, surrogates or
+ * code points above U+10FFFF); on success *chars is the character count. */
+bool utf8_valid(const uint8_t *p, size_t len, size_t *chars);
+/* Decode one code point at p (which must be valid UTF-8 of n bytes left);
+ * returns its length in bytes, 0 on invalid input. */
+size_t utf8_decode(const uint8_t *p, size_t n, uint32_t *cp);
+/* Encode cp into out (at least 4 bytes); returns the byte count. */
+size_t utf8_encode(uint32_t cp, uint8_t *out);
+/* True when every character of valid UTF-8 text is at most U+00FF. */
+bool utf8_is_latin1(const uint8_t *p, size_t len);
+
+static inline uint16_t
+get16(const uint8_t *p)
+{
+    return (uint16_t)((p[0] << 8) | p[1]);
+}
+
+static inline uint32_t
+get32(const uint8_t *p)
+{
+    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) |
+           ((uint32_t)p[2] << 8) | p[3];
+}
+
+static inline uint64_t
+get64(const uint8_t *p)
+{
+    return ((uint64_t)get32(p) << 32) | get32(p + 4);
+}
+
+static inline void
+put16(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 8);
+    p[1] = (uint8_t)v;
+}
+
+static inline void
+put32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
+static inline void
+put64(uint8_t *p, uint64_t v)
+{
+    put32(p, (uint32_t)(v >> 32));
+    put32(p + 4, (uint32_t)v);
+}
+
+/* Copy len bytes into the arena, with a NUL after them. */
+char *etf_arena_strdup(etf_arena *a, const void *p, size_t len);
+
+#endif
