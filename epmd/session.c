@@ -1,0 +1,525 @@
+/*
+ * One client connection: read one request, answer it, and either close or,
+ * for a registration, hold the connection for as long as the node lives.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "addr.h"
+#include "epmd_wire.h"
+#include "log.h"
+#include "registry.h"
+#include "server_int.h"
+#include "xmalloc.h"
+
+enum session_state {
+    S_READ_REQUEST, /* waiting for a whole request */
+    S_REPLY,        /* flushing a reply, then close */
+    S_REGISTERED,   /* ALIVE2 answered: the socket is the registration */
+    S_KILL,         /* flushing "OK" to KILL_REQ, then stop the daemon */
+    S_CLOSED
+};
+
+struct session {
+    struct server *srv;
+    struct bufferevent *bev;
+    int fd;
+    enum session_state state;
+    struct epmd_wire_framer framer;
+    int local;                  /* loopback peer, or our own address */
+    char peer[ADDR_STRLEN];     /* for logs */
+    struct registry_node *node; /* held while S_REGISTERED */
+    struct session *prev, *next;
+};
+
+static void session_read_cb(struct bufferevent *bev, void *arg);
+static void session_write_cb(struct bufferevent *bev, void *arg);
+static void session_event_cb(struct bufferevent *bev, short what, void *arg);
+
+static const char *
+session_strstate(enum session_state st)
+{
+    switch (st) {
+    case S_READ_REQUEST:
+        return "READ_REQUEST";
+    case S_REPLY:
+        return "REPLY";
+    case S_REGISTERED:
+        return "REGISTERED";
+    case S_KILL:
+        return "KILL";
+    case S_CLOSED:
+        return "CLOSED";
+    }
+    return "?";
+}
+
+/* Change state; the only place that does. */
+static void
+session_enter_state(struct session *s, enum session_state st)
+{
+    log_trace("%s fd %d: %s -> %s", s->peer, s->fd, session_strstate(s->state),
+              session_strstate(st));
+    s->state = st;
+}
+
+/* Close the connection and forget the session; the only bufferevent_free.
+ * A registration ends here, with its connection. */
+static void
+session_teardown(struct session *s)
+{
+    struct server *srv = s->srv;
+    char name[LOG_ESCAPE_SIZE(EPMD_MAXSYMLEN)];
+    struct epmd_node_info info;
+
+    if (s->node != NULL) {
+        registry_info(s->node, &info);
+        log_debug("%s: unregistering \"%s\", port %u", s->peer,
+                  log_escape(info.name, info.name_len, name, sizeof(name)),
+                  info.port);
+        registry_unregister(srv->reg, s->node);
+        srv->metrics->unregistrations++;
+        s->node = NULL;
+    }
+    session_enter_state(s, S_CLOSED);
+    if (s->prev != NULL)
+        s->prev->next = s->next;
+    else
+        srv->sessions = s->next;
+    if (s->next != NULL)
+        s->next->prev = s->prev;
+    bufferevent_free(s->bev);
+    srv->metrics->connections_open--;
+    free(s);
+}
+
+/* Refuse a peer: log why, count it, close without a reply (as OTP does). */
+static void
+session_refuse(struct session *s, enum metrics_refusal why, const char *step,
+               const char *detail)
+{
+    s->srv->metrics->refusals[why]++;
+    log_warnx("%s: %s refused: %s", s->peer, step, detail);
+    session_teardown(s);
+}
+
+/* Queue a reply and move to st, which closes once it is flushed. */
+static void
+session_reply(struct session *s, const void *buf, size_t len,
+              enum session_state st)
+{
+    struct evbuffer *out = bufferevent_get_output(s->bev);
+
+    if (len > 0 && s->srv->cfg->delay_write > 0)
+        sleep((unsigned)s->srv->cfg->delay_write);
+    if (len > 0 && evbuffer_add(out, buf, len) == -1)
+        fatalx("evbuffer_add: out of memory");
+    session_enter_state(s, st);
+    if (st != S_REGISTERED)
+        bufferevent_disable(s->bev, EV_READ);
+}
+
+void
+session_open(struct server *srv, int fd, const struct sockaddr *peer,
+             int peerlen)
+{
+    struct session *s = xcalloc(1, sizeof(*s));
+    struct sockaddr_storage self;
+    socklen_t selflen = sizeof(self);
+    struct timeval tv;
+
+    (void)peerlen;
+    s->srv = srv;
+    s->fd = fd;
+    s->state = S_READ_REQUEST;
+    epmd_wire_framer_init(&s->framer);
+    addr_fmt(peer, s->peer, sizeof(s->peer));
+    /* Local: loopback, or a connection from this host's own address. */
+    s->local = addr_is_loopback(peer) ||
+               (getsockname(fd, (struct sockaddr *)&self, &selflen) == 0 &&
+                addr_same_ip(peer, (struct sockaddr *)&self));
+    s->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    if (s->bev == NULL) {
+        log_warnx("%s: cannot create a buffer event", s->peer);
+        close(fd);
+        free(s);
+        return;
+    }
+    bufferevent_setcb(s->bev, session_read_cb, session_write_cb,
+                      session_event_cb, s);
+    /* Read no more than OTP's buffer holds before the header is known. */
+    bufferevent_setwatermark(s->bev, EV_READ, 0, EPMD_INBUF_SIZE - 1);
+    tv.tv_sec = srv->cfg->packet_timeout;
+    tv.tv_usec = 0;
+    bufferevent_set_timeouts(s->bev, &tv, &tv);
+    bufferevent_enable(s->bev, EV_READ);
+    s->next = srv->sessions;
+    if (s->next != NULL)
+        s->next->prev = s;
+    srv->sessions = s;
+    srv->metrics->connections++;
+    srv->metrics->connections_open++;
+    log_trace("%s fd %d: %s peer connected", s->peer, fd,
+              s->local ? "local" : "non-local");
+}
+
+void
+session_close_all(struct server *srv)
+{
+    while (srv->sessions != NULL)
+        session_teardown(srv->sessions);
+}
+
+/* ALIVE2_REQ: register, answer, and keep the connection. */
+static void
+session_alive2(struct session *s, const struct epmd_node_info *n)
+{
+    struct server *srv = s->srv;
+    char name[LOG_ESCAPE_SIZE(EPMD_MAXSYMLEN)];
+    enum epmd_alive2_refusal why;
+    uint8_t out[6];
+    size_t olen;
+    uint32_t creation = EPMD_REFUSED_CREATION;
+    uint8_t result = 1;
+
+    log_escape(n->name, n->name_len, name, sizeof(name));
+    if ((why = epmd_wire_alive2_check(n)) != EPMD_ALIVE2_ACCEPTABLE) {
+        srv->metrics
+            ->refusals[why == EPMD_ALIVE2_EXTRA_TOO_LONG ? REFUSE_EXTRA_TOO_LONG
+                                                         : REFUSE_BAD_NAME]++;
+        log_warnx("%s: ALIVE2_REQ for \"%s\" refused: %s", s->peer, name,
+                  epmd_wire_strrefusal(why));
+    } else if ((s->node = registry_register(srv->reg, n, s->fd, s)) == NULL) {
+        srv->metrics->refusals[REFUSE_NAME_TAKEN]++;
+        log_warnx("%s: ALIVE2_REQ for \"%s\" refused: name already "
+                  "registered",
+                  s->peer, name);
+    } else {
+        result = 0;
+        creation = registry_creation(s->node);
+        srv->metrics->registrations++;
+        log_debug("%s: ALIVE2_REQ registered \"%s\" port %u type %u proto "
+                  "%u vsn %u-%u creation %u",
+                  s->peer, name, n->port, n->node_type, n->protocol, n->low_vsn,
+                  n->high_vsn, creation);
+    }
+    olen =
+        epmd_wire_alive2_resp(out, sizeof(out), n->high_vsn, result, creation);
+    /* Held open even when refused, as OTP does; no idle timeout. */
+    bufferevent_set_timeouts(s->bev, NULL, NULL);
+    session_reply(s, out, olen, S_REGISTERED);
+}
+
+/* PORT_PLEASE2_REQ: answer with the node's entry or "not found". */
+static void
+session_port2(struct session *s, const struct epmd_request *req)
+{
+    char name[LOG_ESCAPE_SIZE(EPMD_MAXSYMLEN)];
+    struct registry_node *node;
+    struct epmd_node_info info;
+    uint8_t out[14 + 2 * EPMD_MAXSYMLEN];
+    size_t olen;
+
+    log_escape(req->name, req->name_len, name, sizeof(name));
+    node = registry_lookup(s->srv->reg, req->name, req->name_len);
+    if (node != NULL) {
+        registry_info(node, &info);
+        olen = epmd_wire_port2_resp(out, sizeof(out), &info);
+        log_debug("%s: PORT_PLEASE2_REQ \"%s\": port %u", s->peer, name,
+                  info.port);
+    } else {
+        olen = epmd_wire_port2_resp(out, sizeof(out), NULL);
+        log_debug("%s: PORT_PLEASE2_REQ \"%s\": not registered", s->peer, name);
+    }
+    session_reply(s, out, olen, S_REPLY);
+}
+
+/* NAMES_REQ and DUMP_REQ: the port, then one line per node. */
+static void
+session_names(struct session *s, int dump)
+{
+    struct server *srv = s->srv;
+    struct evbuffer *out = evbuffer_new();
+    struct registry_node *n;
+    struct epmd_node_info info;
+    uint8_t line[64 + EPMD_MAXSYMLEN];
+    size_t len;
+
+    if (out == NULL)
+        fatalx("evbuffer_new: out of memory");
+    len = epmd_wire_names_header(line, sizeof(line), srv->cfg->port);
+    evbuffer_add(out, line, len);
+    for (n = registry_first(srv->reg); n != NULL; n = registry_next(n)) {
+        registry_info(n, &info);
+        if (dump)
+            len =
+                epmd_wire_dump_active(line, sizeof(line), info.name,
+                                      info.name_len, info.port, registry_fd(n));
+        else
+            len = epmd_wire_names_line(line, sizeof(line), info.name,
+                                       info.name_len, info.port);
+        evbuffer_add(out, line, len);
+    }
+    for (n = dump ? registry_first_unreg(srv->reg) : NULL; n != NULL;
+         n = registry_next(n)) {
+        registry_info(n, &info);
+        len = epmd_wire_dump_old(line, sizeof(line), info.name, info.name_len,
+                                 info.port, registry_fd(n));
+        evbuffer_add(out, line, len);
+    }
+    log_debug("%s: %s: %zu active names", s->peer,
+              dump ? "DUMP_REQ" : "NAMES_REQ", registry_count(srv->reg));
+    if (srv->cfg->delay_write > 0)
+        sleep((unsigned)srv->cfg->delay_write);
+    bufferevent_write_buffer(s->bev, out);
+    evbuffer_free(out);
+    session_reply(s, NULL, 0, S_REPLY);
+}
+
+/* KILL_REQ: stop the daemon, unless nodes live and we are not relaxed. */
+static void
+session_kill(struct session *s)
+{
+    struct server *srv = s->srv;
+
+    if (!srv->cfg->relaxed && registry_count(srv->reg) > 0) {
+        srv->metrics->refusals[REFUSE_KILL_LIVE]++;
+        log_warnx("%s: KILL_REQ refused: %zu live nodes and no "
+                  "-relaxed_command_check",
+                  s->peer, registry_count(srv->reg));
+        session_reply(s, EPMD_KILL_NO, 2, S_REPLY);
+        return;
+    }
+    log_debug("%s: KILL_REQ accepted", s->peer);
+    session_reply(s, EPMD_KILL_OK, 2, S_KILL);
+}
+
+/* STOP_REQ: force a name out and close its registration connection. */
+static void
+session_stop(struct session *s, const struct epmd_request *req)
+{
+    char name[LOG_ESCAPE_SIZE(EPMD_MAXSYMLEN)];
+    struct registry_node *node;
+    struct session *owner;
+    uint8_t out[14];
+
+    log_escape(req->name, req->name_len, name, sizeof(name));
+    node = registry_lookup(s->srv->reg, req->name, req->name_len);
+    if (node == NULL) {
+        log_debug("%s: STOP_REQ \"%s\": not registered", s->peer, name);
+        /* OTP sends NOEXIST and then STOPPED as well. */
+        memcpy(out, EPMD_STOP_NOEXIST EPMD_STOP_OK, 14);
+        session_reply(s, out, 14, S_REPLY);
+        return;
+    }
+    log_debug("%s: STOP_REQ \"%s\": stopped", s->peer, name);
+    owner = registry_owner(node);
+    if (owner != NULL)
+        session_teardown(owner); /* unregisters the node */
+    else
+        registry_unregister(s->srv->reg, node);
+    session_reply(s, EPMD_STOP_OK, 7, S_REPLY);
+}
+
+/* Map a parse error to a refusal reason. */
+static enum metrics_refusal
+session_refusal_of(int code)
+{
+    switch (code) {
+    case EPMD_WIRE_EZEROLEN:
+        return REFUSE_ZERO_LENGTH;
+    case EPMD_WIRE_ETOOLARGE:
+        return REFUSE_TOO_LARGE;
+    case EPMD_WIRE_EEXCESS:
+        return REFUSE_EXCESS;
+    case EPMD_WIRE_EUNKNOWN:
+        return REFUSE_UNKNOWN;
+    case EPMD_WIRE_ENAME:
+        return REFUSE_BAD_NAME;
+    default:
+        return REFUSE_MALFORMED;
+    }
+}
+
+static const char *
+session_reqname(uint8_t tag)
+{
+    switch (tag) {
+    case EPMD_ALIVE2_REQ:
+        return "ALIVE2_REQ";
+    case EPMD_PORT_PLEASE2_REQ:
+        return "PORT_PLEASE2_REQ";
+    case EPMD_NAMES_REQ:
+        return "NAMES_REQ";
+    case EPMD_DUMP_REQ:
+        return "DUMP_REQ";
+    case EPMD_KILL_REQ:
+        return "KILL_REQ";
+    case EPMD_STOP_REQ:
+        return "STOP_REQ";
+    }
+    return "request";
+}
+
+/* Act on one whole request payload. */
+static void
+session_request(struct session *s, const uint8_t *p, size_t len)
+{
+    struct server *srv = s->srv;
+    struct epmd_request req;
+    struct epmd_wire_error err;
+    const char *what = session_reqname(p[0]);
+    char detail[128];
+
+    srv->metrics->requests[metrics_req_type(p[0])]++;
+    log_debug("%s: got %s (%zu bytes)", s->peer, what, len);
+    switch (p[0]) {
+    case EPMD_ALIVE2_REQ:
+    case EPMD_DUMP_REQ:
+    case EPMD_KILL_REQ:
+    case EPMD_STOP_REQ:
+        if (!s->local) {
+            session_refuse(s, REFUSE_NON_LOCAL, what,
+                           "only accepted from a local peer");
+            return;
+        }
+        break;
+    }
+    if (p[0] == EPMD_STOP_REQ && !srv->cfg->relaxed) {
+        session_refuse(s, REFUSE_NOT_RELAXED, what,
+                       "needs -relaxed_command_check");
+        return;
+    }
+    if (epmd_wire_parse_request(p, len, &req, &err) != EPMD_WIRE_OK) {
+        if (err.code == EPMD_WIRE_EUNKNOWN)
+            snprintf(detail, sizeof(detail), "unknown type %u", p[0]);
+        else
+            snprintf(detail, sizeof(detail), "%s at byte %zu", err.msg,
+                     err.pos);
+        session_refuse(s, session_refusal_of(err.code), what, detail);
+        return;
+    }
+    switch (req.type) {
+    case EPMD_ALIVE2_REQ:
+        session_alive2(s, &req.alive);
+        break;
+    case EPMD_PORT_PLEASE2_REQ:
+        session_port2(s, &req);
+        break;
+    case EPMD_NAMES_REQ:
+        session_names(s, 0);
+        break;
+    case EPMD_DUMP_REQ:
+        session_names(s, 1);
+        break;
+    case EPMD_KILL_REQ:
+        session_kill(s);
+        break;
+    case EPMD_STOP_REQ:
+        session_stop(s, &req);
+        break;
+    }
+}
+
+static void
+session_read_cb(struct bufferevent *bev, void *arg)
+{
+    struct session *s = arg;
+    struct evbuffer *in = bufferevent_get_input(bev);
+    size_t len = evbuffer_get_length(in), plen;
+    struct epmd_wire_error err;
+    const uint8_t *buf;
+    char detail[128];
+
+    switch (s->state) {
+    case S_READ_REQUEST:
+        buf = evbuffer_pullup(in, -1);
+        switch (epmd_wire_frame(&s->framer, buf, len, &plen, &err)) {
+        case EPMD_WIRE_NEED_MORE:
+            return;
+        case EPMD_WIRE_REJECT:
+            if (err.code == EPMD_WIRE_EEXCESS)
+                snprintf(detail, sizeof(detail),
+                         "got %zu bytes in packet, expected %zu", len - 2,
+                         s->framer.want - 2);
+            else
+                snprintf(detail, sizeof(detail), "%s (length %u)", err.msg,
+                         (unsigned)((buf[0] << 8) | buf[1]));
+            session_refuse(s, session_refusal_of(err.code), "request", detail);
+            return;
+        }
+        session_request(s, buf + 2, plen);
+        /* s may be gone; session_request never returns into it. */
+        return;
+    case S_REGISTERED:
+        log_warnx("%s: got %zu bytes on a registration connection; "
+                  "unregistering",
+                  s->peer, len);
+        session_teardown(s);
+        return;
+    default:
+        evbuffer_drain(in, len);
+        return;
+    }
+}
+
+static void
+session_write_cb(struct bufferevent *bev, void *arg)
+{
+    struct session *s = arg;
+    struct server *srv = s->srv;
+
+    (void)bev;
+    switch (s->state) {
+    case S_REPLY:
+        session_teardown(s);
+        break;
+    case S_KILL:
+        session_teardown(s);
+        srv->killed = 1;
+        event_base_loopexit(srv->base, NULL);
+        break;
+    default:
+        break;
+    }
+}
+
+static void
+session_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+    struct session *s = arg;
+    struct evbuffer *in = bufferevent_get_input(bev);
+    int e = EVUTIL_SOCKET_ERROR();
+
+    if (what & BEV_EVENT_TIMEOUT) {
+        s->srv->metrics->refusals[REFUSE_TIMEOUT]++;
+        log_warnx("%s: closing: no whole request within %d s "
+                  "(-packet_timeout), %zu bytes received",
+                  s->peer, s->srv->cfg->packet_timeout,
+                  evbuffer_get_length(in));
+    } else if (s->state == S_READ_REQUEST) {
+        s->srv->metrics->refusals[REFUSE_PARTIAL]++;
+        if (what & BEV_EVENT_EOF)
+            log_warnx("%s: closed after %zu bytes, before a whole request",
+                      s->peer, evbuffer_get_length(in));
+        else
+            log_warnx("%s: read error before a whole request: %s", s->peer,
+                      strerror(e));
+    } else if (s->state == S_REGISTERED)
+        log_debug("%s: registration connection %s", s->peer,
+                  (what & BEV_EVENT_EOF) ? "closed" : strerror(e));
+    else if (s->state == S_KILL) {
+        s->srv->killed = 1;
+        event_base_loopexit(s->srv->base, NULL);
+    } else
+        log_debug("%s: %s while replying: %s", s->peer,
+                  (what & BEV_EVENT_WRITING) ? "write error" : "error",
+                  strerror(e));
+    session_teardown(s);
+}
