@@ -199,7 +199,8 @@ atom_at(etf_reader *r, size_t *pp, etf_atomv *a)
     } else {
         a->latin1 = false;
         if (!utf8_valid(r->buf + p, len, &chars))
-            return FAIL(r, ETF_E_UTF8, p, "atom at byte %zu is not UTF-8", *pp);
+            return FAIL(r, ETF_E_UTF8, *pp, "atom at byte %zu is not UTF-8",
+                        *pp);
     }
     if (chars > ETF_MAX_ATOM_CHARS)
         return FAIL(r, ETF_E_ATOM, *pp,
@@ -696,17 +697,14 @@ etf_read_export(etf_reader *r, etf_atomv *module, etf_atomv *function,
     p++;
     if (atom_at(r, &p, module) < 0 || atom_at(r, &p, function) < 0)
         return -1;
-    /* The BEAM takes SMALL_INTEGER_EXT or INTEGER_EXT arities 0..255. */
-    if (need(r, p, 1, "export arity") < 0)
-        return -1;
-    if (r->buf[p] != TAG_SMALL_INTEGER_EXT && r->buf[p] != TAG_INTEGER_EXT)
-        return wrong_type(r, p, "an arity");
+    /* The BEAM takes any non-negative small integer as the arity. */
     if (integer_at(r, &p, &a) < 0)
         return -1;
-    if (a.i < 0 || a.i > 255)
+    if (a.big || a.i < 0 || a.i > UINT32_MAX)
         return FAIL(r, ETF_E_RANGE, r->pos,
-                    "export arity %lld at byte %zu is not 0..255",
-                    (long long)a.i, r->pos);
+                    "export arity at byte %zu is not a small non-negative "
+                    "integer",
+                    r->pos);
     *arity = (uint32_t)a.i;
     r->pos = p;
     return 0;
@@ -888,12 +886,13 @@ etf_inflate(etf_reader *r, void *out, uint32_t usize)
     zs.next_out = out;
     zs.avail_out = usize;
     zr = inflate(&zs, Z_FINISH);
-    if (zr == Z_BUF_ERROR && zs.avail_out == 0) {
-        /* Output full: the stream must end exactly here. */
+    if (zr != Z_STREAM_END && zs.avail_out == 0 &&
+        (zr == Z_OK || zr == Z_BUF_ERROR)) {
+        /* Output full but the stream goes on: it must end right here. */
         zs.next_out = &extra;
         zs.avail_out = 1;
         zr = inflate(&zs, Z_FINISH);
-        if (zr != Z_STREAM_END || zs.avail_out == 0) {
+        if (zs.avail_out == 0) {
             inflateEnd(&zs);
             return FAIL(r, ETF_E_COMPRESSED, r->pos,
                         "compressed term at byte %zu inflates to more than "
@@ -902,13 +901,14 @@ etf_inflate(etf_reader *r, void *out, uint32_t usize)
         }
     }
     if (zr != Z_STREAM_END) {
+        bool cut = zs.avail_in == 0 && (zr == Z_BUF_ERROR || zr == Z_OK);
+
         inflateEnd(&zs);
-        if (zr == Z_BUF_ERROR)
+        if (cut)
             return FAIL(r, ETF_E_TRUNCATED, r->pos,
                         "compressed term at byte %zu is cut short", r->pos);
         return FAIL(r, ETF_E_COMPRESSED, r->pos,
-                    "compressed term at byte %zu: %s", r->pos,
-                    zs.msg != NULL ? zs.msg : "bad zlib stream");
+                    "compressed term at byte %zu is not a zlib stream", r->pos);
     }
     if (zs.total_out != usize) {
         inflateEnd(&zs);

@@ -106,6 +106,13 @@ etf_write_raw(etf_writer *w, const void *p, size_t len)
     return rc;
 }
 
+/* Run a write; a fixed buffer that is full keeps counting, so go on. */
+#define TRY(w, expr)                                                           \
+    do {                                                                       \
+        if ((expr) < 0 && !(w)->full)                                          \
+            return -1;                                                         \
+    } while (0)
+
 /* Write a tag byte and a big-endian number of width 1, 2 or 4. */
 static int
 tag_n(etf_writer *w, uint8_t tag, uint32_t v, int width)
@@ -303,34 +310,28 @@ int
 etf_write_string(etf_writer *w, const uint8_t *p, size_t len)
 {
     size_t i;
-    int rc;
 
     if (len == 0)
         return etf_write_nil(w);
     if (len <= STRING_EXT_MAX) {
-        if ((rc = tag_n(w, TAG_STRING_EXT, (uint32_t)len, 2)) < 0)
-            return rc;
+        TRY(w, tag_n(w, TAG_STRING_EXT, (uint32_t)len, 2));
         return etf_write_raw(w, p, len);
     }
     if (len > UINT32_MAX)
         return etf_fail(&w->err, ETF_E_LENGTH, w->pos, "list too long");
-    if ((rc = etf_write_list_header(w, (uint32_t)len)) < 0)
-        return rc;
+    TRY(w, etf_write_list_header(w, (uint32_t)len));
     for (i = 0; i < len; i++)
-        if ((rc = tag_n(w, TAG_SMALL_INTEGER_EXT, p[i], 1)) < 0)
-            return rc;
+        TRY(w, tag_n(w, TAG_SMALL_INTEGER_EXT, p[i], 1));
     return etf_write_nil(w);
 }
 
 int
 etf_write_binary(etf_writer *w, const void *p, size_t len)
 {
-    int rc;
 
     if (len > UINT32_MAX)
         return etf_fail(&w->err, ETF_E_LENGTH, w->pos, "binary too long");
-    if ((rc = tag_n(w, TAG_BINARY_EXT, (uint32_t)len, 4)) < 0)
-        return rc;
+    TRY(w, tag_n(w, TAG_BINARY_EXT, (uint32_t)len, 4));
     return etf_write_raw(w, p, len);
 }
 
@@ -370,10 +371,8 @@ etf_write_pid(etf_writer *w, const char *node, size_t node_len, uint32_t id,
     int rc;
     uint8_t *o;
 
-    if ((rc = tag_n(w, TAG_NEW_PID_EXT, 0, 0)) < 0 && !w->full)
-        return rc;
-    if ((rc = etf_write_atom(w, node, node_len)) < 0 && !w->full)
-        return rc;
+    TRY(w, tag_n(w, TAG_NEW_PID_EXT, 0, 0));
+    TRY(w, etf_write_atom(w, node, node_len));
     o = reserve(w, 12, &rc);
     if (o == NULL)
         return rc;
@@ -391,11 +390,8 @@ etf_write_port(etf_writer *w, const char *node, size_t node_len, uint64_t id,
     int rc;
     uint8_t *o;
 
-    if ((rc = tag_n(w, v4 ? TAG_V4_PORT_EXT : TAG_NEW_PORT_EXT, 0, 0)) < 0 &&
-        !w->full)
-        return rc;
-    if ((rc = etf_write_atom(w, node, node_len)) < 0 && !w->full)
-        return rc;
+    TRY(w, tag_n(w, v4 ? TAG_V4_PORT_EXT : TAG_NEW_PORT_EXT, 0, 0));
+    TRY(w, etf_write_atom(w, node, node_len));
     o = reserve(w, v4 ? 12 : 8, &rc);
     if (o == NULL)
         return rc;
@@ -420,10 +416,8 @@ etf_write_ref(etf_writer *w, const char *node, size_t node_len,
     if (len > ETF_MAX_REF_WORDS)
         return etf_fail(&w->err, ETF_E_REF, w->pos,
                         "reference of %u words (max 5)", len);
-    if ((rc = tag_n(w, TAG_NEWER_REFERENCE_EXT, len, 2)) < 0 && !w->full)
-        return rc;
-    if ((rc = etf_write_atom(w, node, node_len)) < 0 && !w->full)
-        return rc;
+    TRY(w, tag_n(w, TAG_NEWER_REFERENCE_EXT, len, 2));
+    TRY(w, etf_write_atom(w, node, node_len));
     o = reserve(w, 4 + 4 * (size_t)len, &rc);
     if (o == NULL)
         return rc;
@@ -437,16 +431,9 @@ int
 etf_write_export(etf_writer *w, const char *module, size_t module_len,
                  const char *function, size_t function_len, uint32_t arity)
 {
-    int rc;
 
-    if (arity > 255)
-        return etf_fail(&w->err, ETF_E_RANGE, w->pos,
-                        "export arity %u (max 255)", arity);
-    if ((rc = tag_n(w, TAG_EXPORT_EXT, 0, 0)) < 0 && !w->full)
-        return rc;
-    if ((rc = etf_write_atom(w, module, module_len)) < 0 && !w->full)
-        return rc;
-    if ((rc = etf_write_atom(w, function, function_len)) < 0 && !w->full)
-        return rc;
-    return tag_n(w, TAG_SMALL_INTEGER_EXT, arity, 1);
+    TRY(w, tag_n(w, TAG_EXPORT_EXT, 0, 0));
+    TRY(w, etf_write_atom(w, module, module_len));
+    TRY(w, etf_write_atom(w, function, function_len));
+    return etf_write_int64(w, arity);
 }

@@ -1,0 +1,811 @@
+/*
+ * libetf core: the cursor reader and writer, the tree decoder and encoder,
+ * term order. Expected bytes are what OTP 25's term_to_binary/1 writes and
+ * what binary_to_term/1 accepts or refuses (see shared reference etf.md
+ * and interop/etf_corpus.sh, which checks the same against a live node).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <math.h>
+#include <zlib.h>
+
+#include "etf.h"
+
+#define B(...) ((const uint8_t[]){__VA_ARGS__})
+#define BL(...) B(__VA_ARGS__), sizeof(B(__VA_ARGS__))
+
+/* Decode exactly, re-encode, and require the same bytes back. */
+static void
+roundtrip(const uint8_t *in, size_t len)
+{
+    etf_arena *a = etf_arena_new();
+    etf_decode_opts o = {.exact = true};
+    etf_error e = {0};
+    etf_term *t = etf_decode(a, in, len, &o, NULL, &e);
+    uint8_t *out;
+    size_t outlen;
+    etf_writer w;
+
+    if (t == NULL)
+        fail_msg("decode failed: %s", e.msg);
+    out = etf_encode_alloc(t, NULL, &outlen, &e);
+    assert_non_null(out);
+    assert_int_equal(outlen, len);
+    assert_memory_equal(out, in, len);
+    /* Measuring gives the same size. */
+    etf_writer_init(&w, NULL, 0);
+    assert_int_equal(etf_encode(t, &w, NULL), 0);
+    assert_int_equal(w.pos, len);
+    free(out);
+    etf_arena_free(a);
+}
+
+/* Decode and require failure with code; returns the error. */
+static etf_error
+reject(const uint8_t *in, size_t len, etf_code code)
+{
+    etf_arena *a = etf_arena_new();
+    etf_error e = {0};
+    etf_term *t = etf_decode(a, in, len, NULL, NULL, &e);
+
+    if (t != NULL)
+        fail_msg("accepted what must be refused (want %s)", etf_strerror(code));
+    if (e.code != code)
+        fail_msg("refused with %s (%s), want %s", etf_strerror(e.code), e.msg,
+                 etf_strerror(code));
+    assert_true(e.pos <= len);
+    assert_true(strlen(e.msg) > 0);
+    etf_arena_free(a);
+    return e;
+}
+
+/* Decode (must succeed) into arena a. */
+static etf_term *
+dec(etf_arena *a, const uint8_t *in, size_t len)
+{
+    etf_error e = {0};
+    etf_term *t = etf_decode(a, in, len, NULL, NULL, &e);
+
+    if (t == NULL)
+        fail_msg("decode failed: %s", e.msg);
+    return t;
+}
+
+static void
+test_integers(void **state)
+{
+    etf_arena *a = etf_arena_new();
+    etf_term *t;
+
+    (void)state;
+    roundtrip(BL(131, 97, 0));
+    roundtrip(BL(131, 97, 255));
+    roundtrip(BL(131, 98, 0, 0, 1, 0));                       /* 256 */
+    roundtrip(BL(131, 98, 255, 255, 255, 251));               /* -5 */
+    roundtrip(BL(131, 98, 127, 255, 255, 255));               /* 2^31-1 */
+    roundtrip(BL(131, 98, 128, 0, 0, 0));                     /* -2^31 */
+    roundtrip(BL(131, 110, 4, 0, 0, 0, 0, 128));              /* 2^31 */
+    roundtrip(BL(131, 110, 4, 1, 1, 0, 0, 128));              /* -2^31-1 */
+    roundtrip(BL(131, 110, 8, 0, 0, 0, 0, 0, 0, 0, 0, 128));  /* 2^63 */
+    roundtrip(BL(131, 110, 9, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1)); /* -2^64 */
+
+    /* Non-canonical forms decode to the same number (the BEAM normalises),
+     * and re-encode canonically. */
+    t = dec(a, BL(131, 110, 1, 0, 5));
+    assert_int_equal(t->kind, ETF_INT);
+    assert_int_equal(t->v.i, 5);
+    t = dec(a, BL(131, 110, 3, 0, 1, 0, 0));
+    assert_int_equal(t->v.i, 1);
+    t = dec(a, BL(131, 110, 0, 0));
+    assert_int_equal(t->v.i, 0);
+    t = dec(a, BL(131, 110, 1, 1, 0)); /* negative zero */
+    assert_int_equal(t->v.i, 0);
+    t = dec(a, BL(131, 110, 1, 2, 5)); /* any non-zero sign is negative */
+    assert_int_equal(t->v.i, -5);
+    t = dec(a, BL(131, 111, 0, 0, 0, 1, 0, 5));
+    assert_int_equal(t->v.i, 5);
+    t = dec(a, BL(131, 110, 8, 1, 0, 0, 0, 0, 0, 0, 0, 128)); /* -2^63 */
+    assert_int_equal(t->kind, ETF_INT);
+    assert_true(t->v.i == INT64_MIN);
+    t = dec(a, BL(131, 110, 9, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9));
+    assert_int_equal(t->kind, ETF_BIG);
+    assert_int_equal(t->len, 9);
+    etf_arena_free(a);
+}
+
+static void
+test_int_writer(void **state)
+{
+    uint8_t buf[32];
+    etf_writer w;
+
+    (void)state;
+    etf_writer_init(&w, buf, sizeof(buf));
+    assert_int_equal(etf_write_int64(&w, INT64_MIN), 0);
+    assert_int_equal(w.pos, 11);
+    assert_memory_equal(buf, B(110, 8, 1, 0, 0, 0, 0, 0, 0, 0, 128), 11);
+    etf_writer_init(&w, buf, sizeof(buf));
+    assert_int_equal(etf_write_uint64(&w, UINT64_MAX), 0);
+    assert_memory_equal(
+        buf, B(110, 8, 0, 255, 255, 255, 255, 255, 255, 255, 255), 11);
+    etf_writer_init(&w, buf, sizeof(buf));
+    assert_int_equal(etf_write_int64(&w, -1), 0);
+    assert_memory_equal(buf, B(98, 255, 255, 255, 255), 5);
+}
+
+static void
+test_bignum_limit(void **state)
+{
+    size_t n = 4194297; /* one byte over the BEAM's limit */
+    uint8_t *buf = calloc(1, n + 6);
+
+    (void)state;
+    assert_non_null(buf);
+    buf[0] = 131;
+    buf[1] = 111;
+    buf[2] = (uint8_t)(n >> 24);
+    buf[3] = (uint8_t)(n >> 16);
+    buf[4] = (uint8_t)(n >> 8);
+    buf[5] = (uint8_t)n;
+    reject(buf, 7, ETF_E_BIG);
+    free(buf);
+    reject(BL(131, 111, 255, 255, 255, 255, 0, 1), ETF_E_BIG);
+    reject(BL(131, 110, 5, 0, 1, 2), ETF_E_TRUNCATED);
+}
+
+static void
+test_floats(void **state)
+{
+    etf_arena *a = etf_arena_new();
+    etf_term *t;
+    const char *text = "1.50000000000000000000e+00";
+    uint8_t old[33] = {131, 99};
+
+    (void)state;
+    roundtrip(BL(131, 70, 64, 9, 33, 251, 84, 68, 45, 24));       /* pi */
+    roundtrip(BL(131, 70, 128, 0, 0, 0, 0, 0, 0, 0));             /* -0.0 */
+    roundtrip(BL(131, 70, 0, 0, 0, 0, 0, 0, 0, 1));               /* 5e-324 */
+    reject(BL(131, 70, 127, 248, 0, 0, 0, 0, 0, 0), ETF_E_FLOAT); /* NaN */
+    reject(BL(131, 70, 127, 240, 0, 0, 0, 0, 0, 0), ETF_E_FLOAT); /* Inf */
+    reject(BL(131, 70, 255, 240, 0, 0, 0, 0, 0, 0), ETF_E_FLOAT);
+    reject(BL(131, 70, 0, 0, 0), ETF_E_TRUNCATED);
+
+    memcpy(old + 2, text, strlen(text));
+    t = dec(a, old, sizeof(old));
+    assert_int_equal(t->kind, ETF_FLOAT);
+    assert_true(t->v.f == 1.5);
+    /* The BEAM's syntax: digits '.' digits, optional exponent, then NUL. */
+    memset(old + 2, 0, 31);
+    memcpy(old + 2, "1,25", 4);
+    assert_true(dec(a, old, sizeof(old))->v.f == 1.25);
+    memcpy(old + 2, "nan", 3);
+    reject(old, sizeof(old), ETF_E_FLOAT);
+    memset(old + 2, 0, 31);
+    memcpy(old + 2, "1e400", 5);
+    reject(old, sizeof(old), ETF_E_FLOAT);
+    memcpy(old + 2, "1.0e400", 7);
+    reject(old, sizeof(old), ETF_E_FLOAT);
+    memset(old + 2, 0, 31);
+    memcpy(old + 2, " 1.0", 4);
+    reject(old, sizeof(old), ETF_E_FLOAT);
+    memset(old + 2, 0, 31);
+    memcpy(old + 2, "1.0x", 4);
+    reject(old, sizeof(old), ETF_E_FLOAT);
+    etf_arena_free(a);
+}
+
+static void
+test_float_encode_minor0(void **state)
+{
+    etf_arena *a = etf_arena_new();
+    etf_term t;
+    etf_encode_opts o = {.text_floats = true};
+    uint8_t *out;
+    size_t len;
+    etf_error e;
+
+    (void)state;
+    etf_set_float(&t, 1.5);
+    out = etf_encode_alloc(&t, &o, &len, &e);
+    assert_non_null(out);
+    assert_int_equal(len, 33);
+    assert_int_equal(out[1], 99);
+    assert_string_equal((char *)out + 2, "1.50000000000000000000e+00");
+    assert_true(dec(a, out, len)->v.f == 1.5);
+    free(out);
+    etf_set_float(&t, NAN);
+    assert_null(etf_encode_alloc(&t, NULL, &len, &e));
+    assert_int_equal(e.code, ETF_E_FLOAT);
+    etf_arena_free(a);
+}
+
+static void
+test_atoms(void **state)
+{
+    etf_arena *a = etf_arena_new();
+    etf_term *t;
+    uint8_t buf[1100];
+    size_t i;
+    etf_encode_opts utf8 = {.utf8_atoms = true};
+    uint8_t *out;
+    size_t len;
+    etf_error e;
+
+    (void)state;
+    roundtrip(BL(131, 100, 0, 2, 'o', 'k'));
+    roundtrip(BL(131, 100, 0, 0));              /* '' */
+    roundtrip(BL(131, 100, 0, 3, 'a', 0, 'b')); /* 'a\0b' */
+    /* 'é' is Latin-1 in ATOM_EXT, UTF-8 in the tree. */
+    t = dec(a, BL(131, 100, 0, 1, 0xE9));
+    assert_int_equal(t->kind, ETF_ATOM);
+    assert_int_equal(t->len, 2);
+    assert_memory_equal(t->v.str, "\xC3\xA9", 2);
+    roundtrip(BL(131, 100, 0, 1, 0xE9));
+    /* The same atom as UTF-8 is equal, and re-encodes as OTP 25 does. */
+    assert_true(etf_equal(t, dec(a, BL(131, 119, 2, 0xC3, 0xA9))));
+    roundtrip(BL(131, 119, 3, 0xE6, 0x97, 0xA5)); /* '日' */
+    /* minor_version 2 writes every atom as UTF-8. */
+    out = etf_encode_alloc(t, &utf8, &len, &e);
+    assert_non_null(out);
+    assert_int_equal(len, 5);
+    assert_memory_equal(out, B(131, 119, 2, 0xC3, 0xA9), 5);
+    free(out);
+    /* SMALL_ATOM_EXT (Latin-1) is read too. */
+    t = dec(a, BL(131, 115, 1, 0xE9));
+    assert_memory_equal(t->v.str, "\xC3\xA9", 2);
+
+    /* 255 characters are fine, 256 are not, in bytes or in UTF-8. */
+    buf[0] = 131;
+    buf[1] = 100;
+    buf[2] = 0;
+    buf[3] = 255;
+    memset(buf + 4, 'x', 256);
+    roundtrip(buf, 4 + 255);
+    buf[3] = 0;
+    buf[2] = 1; /* 256 */
+    buf[3] = 0;
+    reject(buf, 4 + 256, ETF_E_ATOM);
+    buf[1] = 118;
+    buf[2] = (uint8_t)(1020 >> 8);
+    buf[3] = (uint8_t)(1020 & 0xFF);
+    for (i = 0; i < 255; i++)
+        memcpy(buf + 4 + 4 * i, "\xF0\x9F\x98\x80", 4);
+    t = dec(a, buf, 4 + 1020);
+    assert_int_equal(t->len, 1020);
+    buf[2] = (uint8_t)(1024 >> 8);
+    buf[3] = (uint8_t)(1024 & 0xFF);
+    memcpy(buf + 4 + 1020, "\xF0\x9F\x98\x80", 4);
+    reject(buf, 4 + 1024, ETF_E_ATOM);
+
+    /* Invalid UTF-8: malformed, overlong, surrogate, beyond U+10FFFF. */
+    reject(BL(131, 119, 2, 0xC3, 0x28), ETF_E_UTF8);
+    reject(BL(131, 119, 2, 0xC0, 0x80), ETF_E_UTF8);
+    reject(BL(131, 119, 3, 0xED, 0xA0, 0x80), ETF_E_UTF8);
+    reject(BL(131, 119, 4, 0xF4, 0x90, 0x80, 0x80), ETF_E_UTF8);
+    reject(BL(131, 118, 0, 1, 0xFF), ETF_E_UTF8);
+    reject(BL(131, 100, 0, 5, 'a'), ETF_E_TRUNCATED);
+    etf_arena_free(a);
+}
+
+static void
+test_containers(void **state)
+{
+    etf_arena *a = etf_arena_new();
+    etf_term *t;
+    uint8_t *big;
+    size_t i;
+
+    (void)state;
+    roundtrip(BL(131, 104, 0));
+    roundtrip(BL(131, 104, 2, 100, 0, 1, 'a', 106));
+    roundtrip(BL(131, 106));
+    roundtrip(BL(131, 107, 0, 3, 'a', 'b', 'c'));
+    roundtrip(BL(131, 108, 0, 0, 0, 2, 97, 1, 97, 2, 97, 3)); /* [1,2|3] */
+    roundtrip(BL(131, 108, 0, 0, 0, 1, 98, 0, 0, 1, 0, 106)); /* [256] */
+    roundtrip(BL(131, 116, 0, 0, 0, 0));
+    roundtrip(BL(131, 116, 0, 0, 0, 1, 100, 0, 1, 'a', 97, 1));
+    /* A large tuple. */
+    big = malloc(6 + 300 * 2);
+    memcpy(big, B(131, 105, 0, 0, 1, 44), 6);
+    for (i = 0; i < 300; i++) {
+        big[6 + 2 * i] = 97;
+        big[7 + 2 * i] = (uint8_t)i;
+    }
+    roundtrip(big, 6 + 600);
+    free(big);
+
+    /* LIST_EXT of no elements is its tail; LARGE_TUPLE of arity 1 is an
+     * ordinary tuple; a list of small ints is the same term as a string. */
+    t = dec(a, BL(131, 108, 0, 0, 0, 0, 100, 0, 1, 'a'));
+    assert_int_equal(t->kind, ETF_ATOM);
+    t = dec(a, BL(131, 105, 0, 0, 0, 1, 97, 7));
+    assert_int_equal(t->kind, ETF_TUPLE);
+    assert_true(
+        etf_equal(dec(a, BL(131, 107, 0, 2, 'h', 'i')),
+                  dec(a, BL(131, 108, 0, 0, 0, 2, 97, 'h', 97, 'i', 106))));
+    /* Declared sizes beyond the input fail before any allocation. */
+    reject(BL(131, 108, 255, 255, 255, 255, 106), ETF_E_LENGTH);
+    reject(BL(131, 105, 255, 255, 255, 255, 106), ETF_E_LENGTH);
+    reject(BL(131, 116, 255, 255, 255, 255, 106, 106), ETF_E_LENGTH);
+    reject(BL(131, 108, 0, 0, 0, 3, 97, 1, 97, 2, 106), ETF_E_TRUNCATED);
+    reject(BL(131, 104, 3, 97, 1, 97, 2), ETF_E_TRUNCATED);
+    reject(BL(131, 107, 0, 10, 'a'), ETF_E_TRUNCATED);
+    /* Duplicate keys, small and large maps; 1 and 1.0 are distinct. */
+    reject(BL(131, 116, 0, 0, 0, 2, 97, 1, 106, 97, 1, 106), ETF_E_DUPKEY);
+    dec(a, BL(131, 116, 0, 0, 0, 2, 97, 1, 106, 70, 63, 240, 0, 0, 0, 0, 0, 0,
+              106));
+    big = malloc(6 + 40 * 4);
+    memcpy(big, B(131, 116, 0, 0, 0, 40), 6);
+    for (i = 0; i < 40; i++) {
+        big[6 + 4 * i] = 97;
+        big[7 + 4 * i] = (uint8_t)(i == 39 ? 3 : i);
+        big[8 + 4 * i] = 97;
+        big[9 + 4 * i] = 0;
+    }
+    reject(big, 6 + 160, ETF_E_DUPKEY);
+    big[7 + 4 * 39] = 200;
+    t = dec(a, big, 6 + 160);
+    assert_int_equal(t->len, 40);
+    /* The decoded order is kept (OTP prints large maps in that order). */
+    assert_int_equal(t->v.elems[2 * 39].v.i, 200);
+    free(big);
+    etf_arena_free(a);
+}
+
+static void
+test_binaries(void **state)
+{
+    etf_arena *a = etf_arena_new();
+    etf_term *t;
+
+    (void)state;
+    roundtrip(BL(131, 109, 0, 0, 0, 0));
+    roundtrip(BL(131, 109, 0, 0, 0, 3, 1, 2, 3));
+    roundtrip(BL(131, 77, 0, 0, 0, 1, 3, 224)); /* <<7:3>> */
+    /* Unused low bits are masked: <<7:3>> whatever the garbage. */
+    t = dec(a, BL(131, 77, 0, 0, 0, 1, 3, 255));
+    assert_int_equal(t->aux, 3);
+    assert_int_equal(t->v.bytes[0], 224);
+    /* Bits=8 is a binary; an empty bitstring must say 0 bits. */
+    t = dec(a, BL(131, 77, 0, 0, 0, 1, 8, 255));
+    assert_int_equal(t->aux, 8);
+    t = dec(a, BL(131, 77, 0, 0, 0, 0, 0));
+    assert_int_equal(t->len, 0);
+    reject(BL(131, 77, 0, 0, 0, 1, 0, 255), ETF_E_BITS);
+    reject(BL(131, 77, 0, 0, 0, 1, 9, 255), ETF_E_BITS);
+    reject(BL(131, 77, 0, 0, 0, 0, 3), ETF_E_BITS);
+    reject(BL(131, 109, 0, 0, 0, 10, 1, 2, 3), ETF_E_TRUNCATED);
+    reject(BL(131, 109, 255, 255, 255, 255), ETF_E_TRUNCATED);
+    etf_arena_free(a);
+}
+
+static void
+test_pids_ports_refs(void **state)
+{
+    etf_arena *a = etf_arena_new();
+    etf_term *t;
+
+    (void)state;
+    /* NEW_PID_EXT, NEW_PORT_EXT, V4_PORT_EXT, NEWER_REFERENCE_EXT. */
+    roundtrip(BL(131, 88, 100, 0, 3, 'a', '@', 'h', 0, 0, 0, 9, 0, 0, 0, 0, 0,
+                 0, 0, 7));
+    roundtrip(BL(131, 89, 100, 0, 3, 'a', '@', 'h', 0, 0, 0, 9, 0, 0, 0, 7));
+    roundtrip(BL(131, 120, 100, 0, 3, 'a', '@', 'h', 0, 0, 1, 0, 0, 0, 0, 9, 0,
+                 0, 0, 7));
+    roundtrip(BL(131, 90, 0, 3, 100, 0, 3, 'a', '@', 'h', 0, 0, 0, 7, 0, 0, 0,
+                 1, 0, 0, 0, 2, 0, 0, 0, 3));
+    roundtrip(BL(131, 90, 0, 0, 100, 0, 3, 'a', '@', 'h', 0, 0, 0, 7));
+    reject(BL(131, 90, 0, 6, 100, 0, 3, 'a', '@', 'h'), ETF_E_REF);
+    /* The old tags decode, and are upgraded. */
+    t = dec(a,
+            BL(131, 103, 100, 0, 3, 'a', '@', 'h', 0, 0, 0, 9, 0, 0, 0, 0, 2));
+    assert_int_equal(t->kind, ETF_PID);
+    assert_int_equal(t->v.pid->creation, 2);
+    t = dec(a, BL(131, 102, 100, 0, 3, 'a', '@', 'h', 0, 0, 0, 9, 2));
+    assert_int_equal(t->kind, ETF_PORT);
+    t = dec(a, BL(131, 101, 100, 0, 3, 'a', '@', 'h', 0, 0, 0, 9, 2));
+    assert_int_equal(t->kind, ETF_REF);
+    assert_int_equal(t->v.ref->len, 1);
+    t = dec(a, BL(131, 114, 0, 2, 100, 0, 3, 'a', '@', 'h', 2, 0, 0, 0, 1, 0, 0,
+                  0, 2));
+    assert_int_equal(t->v.ref->len, 2);
+    /* A node that is not an atom is refused. */
+    reject(BL(131, 88, 97, 1, 0, 0, 0, 9, 0, 0, 0, 0, 0, 0, 0, 7), ETF_E_NODE);
+    etf_arena_free(a);
+}
+
+static void
+test_funs(void **state)
+{
+    etf_arena *a = etf_arena_new();
+    etf_term *t;
+
+    (void)state;
+    /* fun lists:map/2, arity as SMALL_INTEGER_EXT or INTEGER_EXT. */
+    roundtrip(BL(131, 113, 100, 0, 5, 'l', 'i', 's', 't', 's', 100, 0, 3, 'm',
+                 'a', 'p', 97, 2));
+    t = dec(a, BL(131, 113, 100, 0, 1, 'l', 100, 0, 1, 'm', 98, 0, 0, 1, 0));
+    assert_int_equal(t->v.exp->arity, 256);
+    roundtrip(BL(131, 113, 100, 0, 1, 'l', 100, 0, 1, 'm', 98, 0, 0, 1, 0));
+    reject(BL(131, 113, 100, 0, 1, 'l', 100, 0, 1, 'm', 98, 255, 255, 255, 255),
+           ETF_E_RANGE);
+    reject(BL(131, 117, 0, 0, 0, 0), ETF_E_TAG); /* FUN_EXT is gone */
+    etf_arena_free(a);
+}
+
+static void
+test_compressed(void **state)
+{
+    uint8_t raw[2000], z[2100], in[2200];
+    uLongf zlen = sizeof(z);
+    etf_arena *a = etf_arena_new();
+    etf_term *t, *plain;
+    etf_decode_opts small = {.max_inflated = 100};
+    etf_encode_opts co = {.compress = 6};
+    etf_error e;
+    uint8_t *out;
+    size_t len;
+
+    (void)state;
+    /* A string of 1000 'a's, compressed as term_to_binary(_, [compressed])
+     * would: 131, 80, Size, zlib. */
+    raw[0] = 107;
+    raw[1] = 1000 >> 8;
+    raw[2] = 1000 & 0xFF;
+    memset(raw + 3, 'a', 1000);
+    assert_int_equal(compress2(z, &zlen, raw, 1003, 6), Z_OK);
+    in[0] = 131;
+    in[1] = 80;
+    in[2] = 0;
+    in[3] = 0;
+    in[4] = 1003 >> 8;
+    in[5] = 1003 & 0xFF;
+    memcpy(in + 6, z, zlen);
+    t = dec(a, in, 6 + zlen);
+    assert_int_equal(t->kind, ETF_STRING);
+    assert_int_equal(t->len, 1000);
+    /* Trailing bytes after the zlib stream are ignored, as by the BEAM. */
+    in[6 + zlen] = 0;
+    dec(a, in, 6 + zlen + 1);
+    /* Our encoder compresses only when that is smaller. */
+    out = etf_encode_alloc(t, &co, &len, &e);
+    assert_non_null(out);
+    assert_int_equal(out[1], 80);
+    plain = dec(a, out, len);
+    assert_true(etf_equal(t, plain));
+    free(out);
+    out = etf_encode_alloc(dec(a, BL(131, 109, 0, 0, 0, 1, 1)), &co, &len, &e);
+    assert_int_equal(len, 7);
+    assert_int_equal(out[1], 109);
+    free(out);
+    /* A size that lies by one either way, garbage, raw deflate, a cap. */
+    in[5] = (1003 & 0xFF) + 1;
+    reject(in, 6 + zlen, ETF_E_COMPRESSED);
+    in[5] = (1003 & 0xFF) - 1;
+    reject(in, 6 + zlen, ETF_E_COMPRESSED);
+    in[5] = 1003 & 0xFF;
+    reject(in, 6 + zlen - 4, ETF_E_TRUNCATED);
+    reject(BL(131, 80, 0, 0, 0, 3, 1, 2, 3, 4, 5, 6), ETF_E_COMPRESSED);
+    reject(in, 8, ETF_E_TRUNCATED);
+    assert_null(etf_decode(a, in, 6 + zlen, &small, NULL, &e));
+    assert_int_equal(e.code, ETF_E_LIMIT);
+    /* Tag 80 only right after the version byte. */
+    reject(BL(131, 104, 1, 80, 0, 0, 0, 1, 0), ETF_E_TAG);
+    etf_arena_free(a);
+}
+
+static void
+test_whole_input(void **state)
+{
+    etf_arena *a = etf_arena_new();
+    etf_decode_opts exact = {.exact = true};
+    etf_decode_opts nover = {.no_version = true};
+    etf_error e;
+    size_t used;
+
+    (void)state;
+    reject(BL(131), ETF_E_TRUNCATED);
+    reject((const uint8_t *)"", 0, ETF_E_TRUNCATED);
+    reject(BL(130, 97, 1), ETF_E_VERSION);
+    reject(BL(131, 0), ETF_E_TAG);
+    reject(BL(131, 75), ETF_E_TAG);
+    reject(BL(131, 68, 0), ETF_E_TAG);
+    reject(BL(131, 82, 0), ETF_E_CACHE);
+    /* Trailing bytes: ignored by default (binary_to_term), refused when
+     * exactly one term is asked for. */
+    assert_non_null(etf_decode(a, BL(131, 97, 1, 0, 0), NULL, &used, &e));
+    assert_int_equal(used, 3);
+    assert_null(etf_decode(a, BL(131, 97, 1, 0, 0), &exact, NULL, &e));
+    assert_int_equal(e.code, ETF_E_TRAILING);
+    assert_int_equal(e.pos, 3);
+    assert_non_null(etf_decode(a, BL(97, 1), &nover, &used, &e));
+    assert_int_equal(used, 2);
+    etf_arena_free(a);
+}
+
+static void
+test_error_positions(void **state)
+{
+    etf_error e;
+
+    (void)state;
+    /* The bad atom inside a tuple is reported where it starts. */
+    e = reject(BL(131, 104, 2, 97, 1, 119, 2, 0xC3, 0x28), ETF_E_UTF8);
+    assert_int_equal(e.pos, 5);
+    e = reject(BL(131, 104, 2, 97, 1, 200), ETF_E_TAG);
+    assert_int_equal(e.pos, 5);
+    assert_non_null(strstr(e.msg, "byte 5"));
+}
+
+static void
+test_deep_nesting(void **state)
+{
+    size_t depth = 1000000, i, len = 1 + depth * 6 + 1;
+    uint8_t *buf = malloc(len);
+    etf_arena *a = etf_arena_new();
+    etf_decode_opts lim = {.max_depth = 1000};
+    etf_error e;
+    etf_term *t;
+    uint8_t *out;
+    size_t olen;
+    etf_reader r;
+
+    (void)state;
+    /* [[[...]]] a million deep: LIST_EXT 1, then the tail NIL at the end is
+     * not how OTP writes it; OTP writes 108,0,0,0,1,<elem>,106. */
+    buf[0] = 131;
+    for (i = 0; i < depth; i++)
+        memcpy(buf + 1 + 5 * i, B(108, 0, 0, 0, 1), 5);
+    buf[1 + 5 * depth] = 106;
+    memset(buf + 2 + 5 * depth, 106, depth);
+    len = 2 + 6 * depth;
+    t = etf_decode(a, buf, len, &(etf_decode_opts){.max_depth = 2000000}, NULL,
+                   &e);
+    assert_non_null(t);
+    out = etf_encode_alloc(t, NULL, &olen, &e);
+    assert_non_null(out);
+    assert_int_equal(olen, len);
+    assert_memory_equal(out, buf, len);
+    free(out);
+    assert_true(etf_equal(t, t));
+    etf_reader_init(&r, buf, len);
+    assert_int_equal(etf_read_version(&r), 0);
+    assert_int_equal(etf_skip(&r), 0);
+    assert_int_equal(r.pos, len);
+    /* The limit is enforced with a clear error. */
+    assert_null(etf_decode(a, buf, len, &lim, NULL, &e));
+    assert_int_equal(e.code, ETF_E_DEPTH);
+    /* The default limit refuses a million. */
+    assert_null(etf_decode(a, buf, len, NULL, NULL, &e));
+    assert_int_equal(e.code, ETF_E_DEPTH);
+    etf_arena_free(a);
+    free(buf);
+}
+
+static void
+test_reader_cursor(void **state)
+{
+    etf_reader r;
+    etf_type ty;
+    uint32_t n;
+    etf_atomv at;
+    int64_t v;
+    char utf8[ETF_MAX_ATOM_BYTES];
+
+    (void)state;
+    /* {ok, 'é', 300} */
+    etf_reader_init(&r, BL(131, 104, 3, 100, 0, 2, 'o', 'k', 100, 0, 1, 0xE9,
+                           98, 0, 0, 1, 44));
+    assert_int_equal(etf_read_version(&r), 0);
+    assert_int_equal(etf_peek(&r, &ty), 0);
+    assert_int_equal(ty, ETF_T_TUPLE);
+    assert_int_equal(etf_read_tuple_header(&r, &n), 0);
+    assert_int_equal(n, 3);
+    assert_int_equal(etf_read_atom(&r, &at), 0);
+    assert_int_equal(at.len, 2);
+    assert_true(at.latin1);
+    assert_int_equal(etf_read_atom(&r, &at), 0);
+    assert_int_equal(etf_atom_utf8(&at, utf8), 2);
+    /* A failed read leaves the cursor where it was. */
+    assert_int_equal(etf_read_atom(&r, &at), -1);
+    assert_int_equal(r.err.code, ETF_E_TYPE);
+    assert_int_equal(r.pos, 12);
+    assert_int_equal(etf_read_int64(&r, &v), 0);
+    assert_int_equal(v, 300);
+    assert_int_equal(r.pos, r.len);
+    assert_int_equal(etf_peek(&r, &ty), -1);
+    assert_int_equal(r.err.code, ETF_E_TRUNCATED);
+
+    /* int64 range. */
+    etf_reader_init(&r, BL(110, 9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1));
+    assert_int_equal(etf_read_int64(&r, &v), -1);
+    assert_int_equal(r.err.code, ETF_E_RANGE);
+    assert_int_equal(r.pos, 0);
+}
+
+static void
+test_writer_fixed_and_measure(void **state)
+{
+    uint8_t buf[4];
+    etf_writer w;
+    etf_arena *a = etf_arena_new();
+    etf_term *t =
+        dec(a, BL(131, 104, 2, 100, 0, 2, 'o', 'k', 109, 0, 0, 0, 2, 1, 2));
+
+    (void)state;
+    etf_writer_init(&w, NULL, 0);
+    assert_int_equal(etf_encode(t, &w, NULL), 0);
+    assert_int_equal(w.pos, 15);
+    /* Too small: fails with ETF_E_SPACE but reports the size it needs. */
+    etf_writer_init(&w, buf, sizeof(buf));
+    assert_int_equal(etf_encode(t, &w, NULL), -1);
+    assert_int_equal(w.err.code, ETF_E_SPACE);
+    assert_int_equal(w.pos, 15);
+    assert_memory_equal(buf, B(131, 104, 2), 3);
+    etf_arena_free(a);
+}
+
+static void
+test_constructors_and_order(void **state)
+{
+    etf_arena *a = etf_arena_new();
+    etf_term terms[12], map, *kv, x, y;
+    etf_error e;
+    uint8_t d9[9] = {0, 0, 0, 0, 0, 0, 0, 0, 1};
+    size_t i;
+
+    (void)state;
+    /* number < atom < ref < fun < port < pid < tuple < map < nil < list <
+     * bitstring */
+    etf_set_int(&terms[0], 5);
+    assert_int_equal(etf_set_atom(a, &terms[1], "a", 1), 0);
+    etf_set_ref(a, &terms[2]);
+    etf_set_atom(a, &terms[2].v.ref->node, "n@h", 3);
+    etf_set_export(a, &terms[3]);
+    etf_set_atom(a, &terms[3].v.exp->module, "m", 1);
+    etf_set_atom(a, &terms[3].v.exp->function, "f", 1);
+    etf_set_port(a, &terms[4]);
+    etf_set_atom(a, &terms[4].v.port->node, "n@h", 3);
+    etf_set_pid(a, &terms[5]);
+    etf_set_atom(a, &terms[5].v.pid->node, "n@h", 3);
+    etf_set_tuple(a, &terms[6], 0);
+    etf_set_map(a, &terms[7], 0);
+    etf_set_nil(&terms[8]);
+    etf_set_string(a, &terms[9], "a", 1);
+    etf_set_binary(a, &terms[10], "", 0);
+    for (i = 0; i + 1 < 11; i++) {
+        assert_true(etf_compare(&terms[i], &terms[i + 1], false) < 0);
+        assert_true(etf_compare(&terms[i + 1], &terms[i], true) > 0);
+    }
+    /* Numbers: by value for ==, ints before floats in map-key order. */
+    etf_set_int(&x, 1);
+    etf_set_float(&y, 1.0);
+    assert_int_equal(etf_compare(&x, &y, false), 0);
+    assert_true(etf_compare(&x, &y, true) < 0);
+    etf_set_int(&x, 2);
+    assert_true(etf_compare(&x, &y, false) > 0);
+    assert_true(etf_compare(&x, &y, true) < 0);
+    assert_int_equal(etf_set_big(a, &x, false, d9, 9), 0);
+    assert_int_equal(x.kind, ETF_BIG);
+    etf_set_float(&y, 1e300);
+    assert_true(etf_compare(&x, &y, false) < 0);
+    etf_set_int(&y, INT64_MAX);
+    assert_true(etf_compare(&x, &y, false) > 0);
+    assert_int_equal(etf_set_big(a, &x, true, d9, 9), 0);
+    assert_true(etf_compare(&x, &y, false) < 0);
+    /* A bignum that fits becomes an int. */
+    assert_int_equal(etf_set_big(a, &x, true, d9, 1), 0);
+    assert_int_equal(x.kind, ETF_INT);
+    /* Strings and lists compare element by element; [1] < [1,2] < [2]. */
+    {
+        etf_term l1, l2, s;
+        etf_term *el = etf_set_list(a, &l1, 1);
+        etf_set_int(&el[0], 1);
+        el = etf_set_list(a, &l2, 2);
+        etf_set_int(&el[0], 1);
+        etf_set_int(&el[1], 2);
+        etf_set_string(a, &s, "\x02", 1);
+        assert_true(etf_compare(&l1, &l2, true) < 0);
+        assert_true(etf_compare(&l2, &s, true) < 0);
+        etf_set_string(a, &s, "\x01\x02", 2);
+        assert_true(etf_equal(&l2, &s));
+    }
+    /* Map sort orders keys as OTP orders a small map's keys. */
+    kv = etf_set_map(a, &map, 3);
+    etf_set_float(&kv[0], 1.0);
+    etf_set_int(&kv[2], 2);
+    etf_set_atom(a, &kv[4], "a", 1);
+    for (i = 0; i < 3; i++)
+        etf_set_int(&kv[2 * i + 1], (int64_t)i);
+    assert_int_equal(etf_map_sort(&map, &e), 0);
+    assert_int_equal(kv[0].kind, ETF_INT);
+    assert_int_equal(kv[2].kind, ETF_FLOAT);
+    assert_int_equal(kv[4].kind, ETF_ATOM);
+    etf_set_int(&kv[2], 2);
+    assert_int_equal(etf_map_sort(&map, &e), -1);
+    assert_int_equal(e.code, ETF_E_DUPKEY);
+    /* Atoms are validated when built. */
+    assert_int_equal(etf_set_atom(a, &x, "\xC3\x28", 2), -1);
+    etf_arena_free(a);
+}
+
+static void
+test_dist_header(void **state)
+{
+    etf_atom_cache cache;
+    etf_atom_refs refs;
+    etf_reader r;
+    etf_atomv at;
+    etf_arena *a = etf_arena_new();
+    etf_decode_opts o = {.no_version = true};
+    etf_term *t;
+    etf_error e;
+
+    (void)state;
+    memset(&cache, 0, sizeof(cache));
+    /* Two refs: new entry "ok" in segment 0 index 5, new entry "hi" in
+     * segment 1 index 7; flags nibbles 0x8 | 0x9 -> byte 0x98, then the
+     * final nibble (no long atoms) in the next byte. */
+    etf_reader_init(&r, BL(131, 68, 2, 0x98, 0x00, 5, 2, 'o', 'k', 7, 2, 'h',
+                           'i', 104, 2, 82, 0, 82, 1));
+    assert_int_equal(etf_read_version(&r), 0);
+    assert_int_equal(etf_read_dist_header(&r, &cache, &refs), 0);
+    assert_int_equal(refs.count, 2);
+    assert_int_equal(cache.len[5], 2);
+    assert_int_equal(cache.len[256 + 7], 2);
+    o.refs = &refs;
+    t = etf_decode(a, r.buf + r.pos, r.len - r.pos, &o, NULL, &e);
+    assert_non_null(t);
+    assert_int_equal(t->kind, ETF_TUPLE);
+    assert_string_equal(t->v.elems[0].v.str, "ok");
+    assert_string_equal(t->v.elems[1].v.str, "hi");
+    /* An old entry refers to what the cache already holds. */
+    etf_reader_init(&r, BL(68, 1, 0x00, 5, 82, 0));
+    assert_int_equal(etf_read_dist_header(&r, &cache, &refs), 0);
+    r.refs = &refs;
+    assert_int_equal(etf_read_atom(&r, &at), 0);
+    assert_int_equal(at.len, 2);
+    /* Unknown index in the term, and a never-set slot in the header. */
+    etf_reader_init(&r, BL(82, 9));
+    r.refs = &refs;
+    assert_int_equal(etf_read_atom(&r, &at), -1);
+    assert_int_equal(r.err.code, ETF_E_CACHE);
+    etf_reader_init(&r, BL(68, 1, 0x00, 99));
+    assert_int_equal(etf_read_dist_header(&r, &cache, &refs), -1);
+    assert_int_equal(r.err.code, ETF_E_CACHE);
+    etf_atom_cache_clear(&cache);
+    etf_arena_free(a);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_integers),
+        cmocka_unit_test(test_int_writer),
+        cmocka_unit_test(test_bignum_limit),
+        cmocka_unit_test(test_floats),
+        cmocka_unit_test(test_float_encode_minor0),
+        cmocka_unit_test(test_atoms),
+        cmocka_unit_test(test_containers),
+        cmocka_unit_test(test_binaries),
+        cmocka_unit_test(test_pids_ports_refs),
+        cmocka_unit_test(test_funs),
+        cmocka_unit_test(test_compressed),
+        cmocka_unit_test(test_whole_input),
+        cmocka_unit_test(test_error_positions),
+        cmocka_unit_test(test_deep_nesting),
+        cmocka_unit_test(test_reader_cursor),
+        cmocka_unit_test(test_writer_fixed_and_measure),
+        cmocka_unit_test(test_constructors_and_order),
+        cmocka_unit_test(test_dist_header),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
