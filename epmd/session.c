@@ -505,7 +505,10 @@ session_event_cb(struct bufferevent *bev, short what, void *arg)
                   evbuffer_get_length(in));
     } else if (s->state == S_READ_REQUEST) {
         s->srv->metrics->refusals[REFUSE_PARTIAL]++;
-        if (what & BEV_EVENT_EOF)
+        if ((what & BEV_EVENT_EOF) && evbuffer_get_length(in) == 0)
+            /* Port probes (health checks) do this all day: not a warning. */
+            log_debug("%s: closed without sending a request", s->peer);
+        else if (what & BEV_EVENT_EOF)
             log_warnx("%s: closed after %zu bytes, before a whole request",
                       s->peer, evbuffer_get_length(in));
         else
