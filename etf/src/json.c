@@ -25,10 +25,11 @@
 
 #include "etf_int.h"
 
-/* JSON nesting produced or accepted: jansson's parser stops at
- * JSON_PARSER_MAX_DEPTH (2048 in jansson 2.14), so deeper output could not
- * be read back. */
-#define JSON_MAX_DEPTH JSON_PARSER_MAX_DEPTH
+/* Nested arrays and objects produced or accepted. jansson's parser reads
+ * values down to depth JSON_PARSER_MAX_DEPTH (2048 in jansson 2.14),
+ * counting scalars too, so 2047 containers around a scalar is the most
+ * that can be read back. */
+#define JSON_MAX_DEPTH (JSON_PARSER_MAX_DEPTH - 1)
 /* Integers of magnitude up to 2^53 are exact in every JSON reader (IEEE
  * doubles); the typed form writes the others as {"int":"..."}. */
 #define JSON_EXACT_INT (INT64_C(1) << 53)
@@ -413,8 +414,6 @@ text_to_int(struct jctx *c, const char *s, size_t len, etf_term *t,
     }
     if (nd == 0)
         return jerr(c, p, ETF_E_JSON, "integer text has no digits");
-    if (nd > 1 && digits[0] == '0')
-        return jerr(c, p, ETF_E_JSON, "integer text has a leading zero");
     for (size_t i = 0; i < nd; i++) {
         unsigned char ch = (unsigned char)digits[i];
         if (hex ? hex_value(ch) < 0 : (ch < '0' || ch > '9'))
@@ -422,6 +421,8 @@ text_to_int(struct jctx *c, const char *s, size_t len, etf_term *t,
                         "bad character at offset %zu of integer text",
                         (size_t)(digits - s) + i);
     }
+    if (nd > 1 && digits[0] == '0')
+        return jerr(c, p, ETF_E_JSON, "integer text has a leading zero");
     if (nd > (hex ? JSON_HEX_MAX_DIGITS : JSON_DEC_MAX_DIGITS))
         return jerr(c, p, hex ? ETF_E_BIG : ETF_E_LIMIT,
                     "integer of %zu %s digits is over the limit of %zu", nd,
