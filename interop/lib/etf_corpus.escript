@@ -53,14 +53,13 @@ gen(Dir, N, Seed) ->
     Stats = timed(terms, fun() -> write_terms(Dir, Man, Terms, 0, #{}) end),
     ok = file:close(Man),
     NParse = timed(parse, fun() -> write_snippets(Dir, Terms) end),
-    {NBad, BadStats} = timed(bad, fun() -> write_bad(Dir) end),
+    NBad = timed(bad, fun() -> write_bad(Dir) end),
     NTrunc = timed(trunc, fun() -> write_trunc(Dir) end),
     close_pool(Pool),
     io:format("etf_corpus: ~b terms (~b bytes), ~b text snippets, "
-              "~b malformed cases (~b accepted by binary_to_term), "
-              "~b truncation cases, node ~s~n",
+              "~b malformed cases, ~b truncation cases, node ~s~n",
               [length(Terms), maps:get(bytes, Stats, 0), NParse, NBad,
-               maps:get(ok, BadStats, 0), NTrunc, node()]),
+               NTrunc, node()]),
     io:format("etf_corpus: encodings ~s~n",
               [string:join([io_lib:format("~s=~b", [K, V])
                             || {K, V} <- lists:sort(maps:to_list(Stats)),
@@ -524,23 +523,24 @@ hand_snippets() ->
 
 %% ---- malformed corpus
 
-%% bad.bin holds <<Id:32, Len:32, Bytes>> per case; bad.txt "ID VERDICT KIND"
-%% where VERDICT is binary_to_term/1's: o (ok) or x (badarg).
+%% bad.bin holds <<Id:32, Len:32, Bytes>> per case; bad.txt "ID KIND".
+%% binary_to_term/1's verdict is taken in the check phase, on a node that is
+%% not the one that made the terms: on their own node, pids, ports and funs
+%% are checked against the live VM (local pid numbers, loaded fun code), which
+%% says nothing about the format.
 write_bad(Dir) ->
     Cases = bad_cases(Dir),
     {ok, Bin} = file:open(filename:join(Dir, "bad.bin"), [write, raw, binary]),
     {ok, Txt} = file:open(filename:join(Dir, "bad.txt"), [write, raw]),
-    {N, Stats} = lists:foldl(
-                   fun({Kind, B}, {I, St}) ->
-                           V = otp_verdict(B),
-                           ok = file:write(Bin, <<I:32, (byte_size(B)):32, B/binary>>),
-                           ok = file:write(Txt, io_lib:format("~b ~c ~s~n", [I, V, Kind])),
-                           K = case V of $o -> ok; $x -> badarg end,
-                           {I + 1, maps:update_with(K, fun(C) -> C + 1 end, 1, St)}
-                   end, {0, #{}}, Cases),
+    N = lists:foldl(
+          fun({Kind, B}, I) ->
+                  ok = file:write(Bin, <<I:32, (byte_size(B)):32, B/binary>>),
+                  ok = file:write(Txt, io_lib:format("~b ~s~n", [I, Kind])),
+                  I + 1
+          end, 0, Cases),
     ok = file:close(Bin),
     ok = file:close(Txt),
-    {N, Stats}.
+    N.
 
 otp_verdict(B) ->
     try binary_to_term(B) of
@@ -794,7 +794,11 @@ flip_from(B, From) ->
     <<Pre:Off/binary, X, Post/binary>> = B,
     <<Pre/binary, (X bxor (1 bsl (rand:uniform(8) - 1))), Post/binary>>.
 
-%% Every tag byte, alone, with zeros after it, and inside a tuple.
+%% Every tag byte, alone, with zeros after it, and inside a tuple. Not 73
+%% and 75 after a tag: OTP 25's binary_to_term still honours its internal
+%% ATOM_INTERNAL_REF2/3, which index the VM's own atom table (<<131,73,0,0,0>>
+%% is `false`); no decoder outside that VM can give their meaning, so
+%% libetf rejects them as unknown tags and they are left out here.
 tag_cases() ->
     lists:append(
       [[{"tag_alone", <<131, T>>},
@@ -803,7 +807,9 @@ tag_cases() ->
         {"tag_in_tuple", <<131, 104, 2, 97, 1, T, 0:(12 * 8)>>},
         {"tag_in_list", <<131, 108, 1:32, T, 0:(12 * 8), 106>>},
         {"version_byte", <<T, 97, 1>>}]
-       || T <- lists:seq(0, 255)]).
+       || T <- lists:seq(0, 255), T =/= 73, T =/= 75])
+        ++ [{"version_byte", <<T, 97, 1>>} || T <- [73, 75]]
+        ++ [{"tag_alone", <<131, T>>} || T <- [73, 75]].
 
 map_cases() ->
     A = fun(Name) -> <<100, (byte_size(Name)):16, Name/binary>> end,
@@ -949,9 +955,8 @@ fun_pid_mutant() ->
 
 %% ---- truncations
 
-%% trunc.txt: "NNNNN CUTS VERDICTS": every prefix length 0..Size-1 ("all")
-%% for terms up to 1 KiB, else the first 64, the last 64 and 64 random ones;
-%% VERDICTS has binary_to_term/1's answer per cut (o ok, x badarg).
+%% trunc.txt: "NNNNN CUTS": every prefix length 0..Size-1 ("all") for terms
+%% up to 1 KiB, else the first 64, the last 64 and 64 random ones.
 write_trunc(Dir) ->
     Names = lists:sort(filelib:wildcard(filename:join([Dir, "terms", "*.etf"]))),
     {ok, F} = file:open(filename:join(Dir, "trunc.txt"), [write, raw]),
@@ -968,8 +973,7 @@ write_trunc(Dir) ->
                                               ++ [rnd(64, Size - 65) || _ <- lists:seq(1, 64)]),
                               {string:join([integer_to_list(X) || X <- C], ","), C}
                       end,
-                  V = [otp_verdict(binary:part(B, 0, C)) || C <- Cuts],
-                  ok = file:write(F, [Id, " ", Spec, " ", V, "\n"]),
+                  ok = file:write(F, [Id, " ", Spec, "\n"]),
                   Acc + length(Cuts)
           end, 0, Names),
     ok = file:close(F),
@@ -1168,11 +1172,13 @@ otp_parse(Text) ->
 
 check_bad(Dir, Out) ->
     {ok, Txt} = file:read_file(filename:join(Dir, "bad.txt")),
-    Want = [begin [I, V, K] = string:lexemes(L, " "), {I, V, K} end
-            || L <- string:lexemes(binary_to_list(Txt), "\n")],
-    Got = read_kv(filename:join(Out, "bad.txt")),
     {ok, Bin} = file:read_file(filename:join(Dir, "bad.bin")),
     Bytes = index_bad(Bin, #{}),
+    Want = [begin
+                [I, K] = string:lexemes(L, " "),
+                {I, [otp_verdict(maps:get(I, Bytes))], K}
+            end || L <- string:lexemes(binary_to_list(Txt), "\n")],
+    Got = read_kv(filename:join(Out, "bad.txt")),
     R = check_each("malformed: verdict = binary_to_term", Want,
                    fun({I, V, K}) ->
                            case maps:get(I, Got, missing) of
@@ -1203,16 +1209,14 @@ check_trunc(Dir, Out) ->
     %% Count per cut, not per file.
     {P, F, Fails} =
         lists:foldl(
-          fun(W, {P, F, Fails}) ->
-                  {Id, Spec, V} = case W of
-                                      {A, B} -> {A, B, ""};
-                                      {A, B, V0} -> {A, B, V0}
-                                  end,
-                  G = maps:get(Id, Got, ""),
+          fun({Id, Spec}, {P, F, Fails}) ->
+                  B = rd(Dir, "terms", Id, ".etf"),
                   Cuts = case Spec of
-                             "all" -> lists:seq(0, length(V) - 1);
+                             "all" -> lists:seq(0, byte_size(B) - 1);
                              _ -> [list_to_integer(X) || X <- string:lexemes(Spec, ",")]
                          end,
+                  V = [otp_verdict(binary:part(B, 0, C)) || C <- Cuts],
+                  G = maps:get(Id, Got, ""),
                   Bad = [{C, X, Y} || {C, X, Y} <- zip3(Cuts, V, pad(G, length(V))), X =/= Y],
                   NewFails = case Bad of
                                  [] -> Fails;
@@ -1222,6 +1226,8 @@ check_trunc(Dir, Out) ->
                              end,
                   {P + length(V) - length(Bad), F + length(Bad), NewFails}
           end, {0, 0, []}, Want),
+    Acc = P + F,
+    io:format("    truncation cases: ~b~n", [Acc]),
     report("truncated: verdict = binary_to_term", P, F, 0, lists:reverse(Fails)).
 
 pad(G, N) when length(G) >= N -> G;
