@@ -1429,6 +1429,31 @@ tail_len(const etf_term *t)
     return 0;
 }
 
+/* A proper list of integers 0..255 becomes a byte string, the form
+ * term_to_binary gives it (STRING_EXT). */
+static int
+small_ints_to_string(parser *p, etf_term *t)
+{
+    size_t i;
+    uint8_t *b;
+
+    if (t->kind != ETF_LIST || t->v.elems[t->len].kind != ETF_NIL ||
+        t->len > 65535)
+        return 0;
+    for (i = 0; i < t->len; i++)
+        if (t->v.elems[i].kind != ETF_INT || t->v.elems[i].v.i < 0 ||
+            t->v.elems[i].v.i > 255)
+            return 0;
+    b = malloc(t->len);
+    if (b == NULL)
+        return nomem(p);
+    for (i = 0; i < t->len; i++)
+        b[i] = (uint8_t)t->v.elems[i].v.i;
+    i = (size_t)etf_set_string(p->a, t, b, t->len);
+    free(b);
+    return i == 0 ? 0 : nomem(p);
+}
+
 /* Build the list of the top frame: [a, b | Tail] with a list tail
  * spliced in, so [1|[2]] is [1,2] as in Erlang. */
 static int
@@ -1454,7 +1479,7 @@ close_list(parser *p, frame *f, etf_term *out)
     for (i = 0; i < n; i++)
         e[i] = p->vals[f->base + i];
     if (tail == NULL)
-        return 0;
+        return small_ints_to_string(p, out);
     if (tail->kind == ETF_LIST) {
         for (i = 0; i <= tail->len; i++)
             e[n + i] = tail->v.elems[i];
@@ -1464,7 +1489,7 @@ close_list(parser *p, frame *f, etf_term *out)
     } else {
         e[n] = *tail;
     }
-    return 0;
+    return small_ints_to_string(p, out);
 }
 
 typedef struct kv {

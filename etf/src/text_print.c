@@ -22,6 +22,9 @@ typedef struct tbuf {
     bool oom;
 } tbuf;
 
+/* The most keys OTP keeps in a flat, sorted map (MAP_SMALL_MAP_LIMIT). */
+#define MAP_SMALL 32
+
 /* One open container on the print stack. */
 typedef struct pframe {
     const etf_term *t; /* the tuple, map or the list segment being walked */
@@ -966,7 +969,12 @@ print_step(tbuf *b, pstack *s, bool tp)
             tb_put(b, " => ", 4);
         else if (f->i > 0)
             tb_putc(b, ',');
-        return print_open(b, s, &t->v.elems[f->i++], tp);
+        i = f->i++;
+        /* OTP keeps a map of more than 32 keys as a hash trie, which
+         * term_to_binary walks in one order and io_lib in the reverse. */
+        if (t->len > MAP_SMALL)
+            i = 2 * ((size_t)t->len - 1 - i / 2) + i % 2;
+        return print_open(b, s, &t->v.elems[i], tp);
     case ETF_STRING:
         /* A string segment in the tail of a list. */
         for (i = 0; i < t->len; i++) {
