@@ -181,8 +181,8 @@ check_term(etf_arena *a, FILE *dec, const char *id, int minor, int level,
     etf_arena_reset(a);
     t = etf_decode(a, buf, len, &o, &used, &err);
     if (t == NULL) {
-        fprintf(dec, "%s err %s %zu %s\n", id, etf_strerror(err.code),
-                err.pos, err.msg);
+        fprintf(dec, "%s err %s %zu %s\n", id, etf_strerror(err.code), err.pos,
+                err.msg);
         write_err("re", id, "decode", &err);
         write_err("w", id, "decode", &err);
         write_err("json", id, "decode", &err);
@@ -353,8 +353,8 @@ check_bad(etf_arena *a, struct counts *c)
             c->bad_accepted++;
             fprintf(out, "%" PRIu32 " o\n", id);
         } else
-            fprintf(out, "%" PRIu32 " x %s@%zu\n", id,
-                    etf_strerror(err.code), err.pos);
+            fprintf(out, "%" PRIu32 " x %s@%zu\n", id, etf_strerror(err.code),
+                    err.pos);
         off += 8 + (size_t)n;
     }
     free(all);
