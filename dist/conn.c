@@ -1,0 +1,594 @@
+/*
+ * Connections to other nodes: accept and dial, the handshake under a
+ * timeout, then framing, ticks and control messages.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/listener.h>
+
+#include "addr.h"
+#include "dist_proto.h"
+#include "frame.h"
+#include "gw.h"
+#include "log.h"
+#include "xmalloc.h"
+
+/* Messages held for a connection that is not up yet, at most. */
+#define CONN_MAX_PENDING 100000
+
+static void conn_read_cb(struct bufferevent *, void *);
+static void conn_write_cb(struct bufferevent *, void *);
+static void conn_event_cb(struct bufferevent *, short, void *);
+static void conn_timer_cb(evutil_socket_t, short, void *);
+
+static const char *
+strconnstate(enum conn_state s)
+{
+    switch (s) {
+    case CONN_LOOKUP:
+        return "epmd_lookup";
+    case CONN_CONNECTING:
+        return "connect";
+    case CONN_HANDSHAKE:
+        return "handshake";
+    case CONN_UP:
+        return "up";
+    case CONN_CLOSING:
+        return "closing";
+    }
+    return "?";
+}
+
+/* Change state, logging the step by name. */
+static void
+conn_enter_state(struct conn *c, enum conn_state s)
+{
+    log_trace("%s %s: %s -> %s", c->addr, c->peer[0] ? c->peer : "?",
+              strconnstate(c->state), strconnstate(s));
+    c->state = s;
+}
+
+struct conn *
+conn_find(struct gw *g, const char *node)
+{
+    struct conn *c;
+
+    LIST_FOREACH(c, &g->conns, entry)
+    if (c->state != CONN_CLOSING && strcmp(c->peer, node) == 0)
+        return c;
+    return NULL;
+}
+
+static struct conn *
+conn_new(struct gw *g, bool outbound)
+{
+    struct conn *c = xcalloc(1, sizeof(*c));
+
+    c->gw = g;
+    c->outbound = outbound;
+    c->since = time(NULL);
+    STAILQ_INIT(&c->pending);
+    c->timer = event_new(g->base, -1, 0, conn_timer_cb, c);
+    LIST_INSERT_HEAD(&g->conns, c, entry);
+    return c;
+}
+
+static void
+conn_free_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    free(arg);
+}
+
+/* The one place a connection is torn down. */
+void
+conn_close(struct conn *c, const char *why)
+{
+    struct pending *p;
+    bool was_up = c->state == CONN_UP;
+    struct timeval zero = {0, 0};
+
+    if (c->state == CONN_CLOSING)
+        return;
+    if (c->on_down != NULL) {
+        /* A one-shot command reports it itself, with the step. */
+        log_debug("%s %s: %s: %s", c->addr, c->peer,
+                  c->state == CONN_HANDSHAKE ? hs_strstate(c->hs.state)
+                                             : strconnstate(c->state),
+                  why);
+        c->on_down(c, why);
+    } else if (was_up)
+        log_info("%s: connection to %s closed: %s", c->addr, c->peer, why);
+    else
+        log_warnx("%s%s%s: %s failed: %s", c->addr, c->peer[0] ? " " : "",
+                  c->peer,
+                  c->state == CONN_HANDSHAKE ? hs_strstate(c->hs.state)
+                                             : strconnstate(c->state),
+                  why);
+    if (c->state == CONN_HANDSHAKE)
+        c->gw->stats.handshakes_failed++;
+    conn_enter_state(c, CONN_CLOSING);
+    if (was_up)
+        dispatch_conn_down(c);
+    LIST_REMOVE(c, entry);
+    if (c->bev != NULL)
+        bufferevent_free(c->bev);
+    if (c->epmd_bev != NULL)
+        bufferevent_free(c->epmd_bev);
+    event_free(c->timer);
+    while ((p = STAILQ_FIRST(&c->pending)) != NULL) {
+        STAILQ_REMOVE_HEAD(&c->pending, entry);
+        free(p);
+    }
+    if (c->cache != NULL) {
+        etf_atom_cache_clear(c->cache);
+        free(c->cache);
+    }
+    c->bev = c->epmd_bev = NULL;
+    c->timer = NULL;
+    /* Callbacks up the stack may still hold c: free it from the loop. */
+    event_base_once(c->gw->base, -1, EV_TIMEOUT, conn_free_cb, c, &zero);
+}
+
+static void
+conn_write(struct conn *c, const void *p, size_t n)
+{
+    if (n == 0)
+        return;
+    bufferevent_write(c->bev, p, n);
+    c->last_write = time(NULL);
+    c->gw->stats.bytes_out += n;
+}
+
+static void
+arm_timer(struct conn *c, int seconds)
+{
+    struct timeval tv = {seconds, 0};
+
+    evtimer_add(c->timer, &tv);
+}
+
+/* The handshake is done: start ticking and send what waited. */
+static void
+conn_up(struct conn *c)
+{
+    struct pending *p;
+
+    c->flags = c->hs.negotiated;
+    c->peer_creation = c->hs.peer_creation;
+    strcpy(c->peer, c->hs.peer_name);
+    c->gw->stats.handshakes_ok++;
+    c->last_read = c->last_write = c->since = time(NULL);
+    conn_enter_state(c, CONN_UP);
+    (c->on_up ? log_debug : log_info)(
+        "%s: connected to %s (%s, flags 0x%llx)", c->addr, c->peer,
+        c->outbound ? "outbound" : "inbound", (unsigned long long)c->flags);
+    evtimer_del(c->timer);
+    arm_timer(c, (int)(c->gw->ticktime / 4 ? c->gw->ticktime / 4 : 1));
+    while ((p = STAILQ_FIRST(&c->pending)) != NULL) {
+        STAILQ_REMOVE_HEAD(&c->pending, entry);
+        conn_write(c, p->frame, p->len);
+        free(p);
+    }
+    c->npending = 0;
+    if (c->on_up != NULL)
+        c->on_up(c);
+}
+
+/* The acceptor's answer to a peer's name, as net_kernel decides it. */
+static enum hs_status
+pick_status(struct conn *c)
+{
+    struct gw *g = c->gw;
+    struct conn *other;
+
+    LIST_FOREACH(other, &g->conns, entry)
+    {
+        if (other == c || other->state == CONN_CLOSING)
+            continue;
+        if (strcmp(other->peer, c->hs.peer_name) != 0)
+            continue;
+        if (other->state == CONN_UP)
+            return HS_STATUS_ALIVE; /* the peer restarted: ask */
+        /* Both dialled at once: the greater name keeps its own. */
+        if (strcmp(g->name, c->hs.peer_name) > 0)
+            return HS_STATUS_NOK;
+        conn_close(other, "simultaneous connect: the peer's wins");
+        return HS_STATUS_OK_SIMULTANEOUS;
+    }
+    return HS_STATUS_OK;
+}
+
+static void
+handshake_step(struct conn *c, enum hs_result r)
+{
+    struct conn *old;
+
+    if (r == HS_ASK_STATUS) {
+        enum hs_status st = pick_status(c);
+
+        strcpy(c->peer, c->hs.peer_name);
+        r = hs_status(&c->hs, st);
+        if (st == HS_STATUS_ALIVE)
+            log_info("%s: %s reconnects while its old connection is up",
+                     c->addr, c->peer);
+    }
+    conn_write(c, c->hs.out, c->hs.outlen);
+    if (r == HS_FAIL) {
+        conn_close(c, c->hs.error);
+        return;
+    }
+    if (r == HS_COMPLETE) {
+        /* An old connection to the same node is stale now. */
+        while ((old = conn_find(c->gw, c->hs.peer_name)) != NULL && old != c)
+            conn_close(old, "replaced by a new connection");
+        conn_up(c);
+    }
+}
+
+static void
+handle_frame(struct conn *c, const uint8_t *p, size_t n, etf_arena *a)
+{
+    struct ctl_msg m;
+    char why[256];
+
+    c->gw->stats.bytes_in += n + 4;
+    if (n == 0) {
+        /* A tick. Answer it, so a peer with a short ticktime keeps us. */
+        if (time(NULL) - c->last_write >= 1)
+            conn_write(c, "\0\0\0\0", 4);
+        return;
+    }
+    etf_arena_reset(a);
+    if (ctl_parse(a, p, n, c->cache, &m, why, sizeof(why)) < 0) {
+        conn_close(c, why);
+        return;
+    }
+    log_trace("%s: %s", c->peer, ctl_opname(m.op));
+    dispatch(c, &m, a);
+}
+
+static void
+conn_read_cb(struct bufferevent *bev, void *arg)
+{
+    struct conn *c = arg;
+    struct evbuffer *in = bufferevent_get_input(bev);
+    etf_arena *a = NULL;
+    uint8_t head[4];
+    size_t have, plen, hdr;
+    enum frame_result fr;
+    const uint8_t *p;
+
+    c->last_read = time(NULL);
+    while (c->state == CONN_HANDSHAKE || c->state == CONN_UP) {
+        hdr = c->state == CONN_UP ? 4 : c->hs.pkt_len;
+        have = evbuffer_get_length(in);
+        if (have < hdr)
+            break;
+        evbuffer_copyout(in, head, hdr);
+        fr = frame_next(head, hdr, (unsigned)hdr,
+                        c->state == CONN_UP ? c->gw->max_frame : HS_MAX_MSG,
+                        &plen);
+        if (fr == FRAME_REJECT) {
+            char why[96];
+
+            snprintf(why, sizeof(why), "frame of %zu bytes is over the limit",
+                     plen);
+            conn_close(c, why);
+            break;
+        }
+        if (have - hdr < plen)
+            break;
+        p = evbuffer_pullup(in, (ssize_t)(hdr + plen));
+        if (c->state == CONN_HANDSHAKE) {
+            enum hs_result r = hs_input(&c->hs, p + hdr, plen);
+
+            evbuffer_drain(in, hdr + plen);
+            handshake_step(c, r);
+            continue; /* the loop condition sees a close */
+        }
+        if (a == NULL && (a = etf_arena_new()) == NULL) {
+            conn_close(c, "out of memory");
+            break;
+        }
+        handle_frame(c, p + hdr, plen, a);
+        if (c->state != CONN_UP)
+            break; /* closed: the buffer is gone with it */
+        evbuffer_drain(in, hdr + plen);
+    }
+    etf_arena_free(a);
+}
+
+/* Everything written has gone to the kernel. */
+static void
+conn_write_cb(struct bufferevent *bev, void *arg)
+{
+    struct conn *c = arg;
+
+    (void)bev;
+    if (c->state == CONN_UP && c->on_drained != NULL)
+        c->on_drained(c);
+}
+
+static void
+conn_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+    struct conn *c = arg;
+    char why[128];
+
+    (void)bev;
+    if (what & BEV_EVENT_CONNECTED) {
+        log_debug("%s: connected, handshake as initiator with %s", c->addr,
+                  c->peer);
+        conn_enter_state(c, CONN_HANDSHAKE);
+        conn_write(c, c->hs.out, c->hs.outlen);
+        arm_timer(c, HS_TIMEOUT_SEC);
+        return;
+    }
+    if (what & BEV_EVENT_EOF)
+        snprintf(why, sizeof(why), "peer closed the connection");
+    else
+        snprintf(why, sizeof(why), "%s",
+                 evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+    conn_close(c, why);
+}
+
+static void
+conn_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct conn *c = arg;
+    struct gw *g = c->gw;
+    time_t now = time(NULL);
+    int quarter = (int)(g->ticktime / 4 ? g->ticktime / 4 : 1);
+
+    (void)fd;
+    (void)what;
+    if (c->state != CONN_UP) {
+        conn_close(c, "timed out");
+        return;
+    }
+    if (now - c->last_read > (time_t)g->ticktime) {
+        conn_close(c, "net_tick_timeout: nothing read for a tick time");
+        return;
+    }
+    if (now - c->last_write >= quarter)
+        conn_write(c, "\0\0\0\0", 4);
+    arm_timer(c, quarter);
+}
+
+static void
+accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
+          int salen, void *arg)
+{
+    struct gw *g = arg;
+    struct conn *c;
+
+    (void)l;
+    (void)salen;
+    c = conn_new(g, false);
+    addr_fmt(sa, c->addr, sizeof(c->addr));
+    c->bev = bufferevent_socket_new(g->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    if (c->bev == NULL || hs_init_acceptor(&c->hs, g->name, g->flags,
+                                           g->creation, g->cookie, 2) < 0) {
+        conn_close(c, "cannot set up the connection");
+        return;
+    }
+    conn_enter_state(c, CONN_HANDSHAKE);
+    bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
+    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+    arm_timer(c, HS_TIMEOUT_SEC);
+    log_debug("%s: accepted, waiting for the peer's name", c->addr);
+}
+
+static void
+resume_accept_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    evconnlistener_enable(arg);
+}
+
+static void
+accept_error_cb(struct evconnlistener *l, void *arg)
+{
+    int err = EVUTIL_SOCKET_ERROR();
+
+    (void)arg;
+    log_warnx("accept: %s", evutil_socket_error_to_string(err));
+    if (err == EMFILE || err == ENFILE) {
+        /* Out of descriptors: pause a second rather than spin. */
+        struct timeval tv = {1, 0};
+
+        evconnlistener_disable(l);
+        event_base_once(evconnlistener_get_base(l), -1, EV_TIMEOUT,
+                        resume_accept_cb, l, &tv);
+    }
+}
+
+/* Listen on one address family at port; returns the listener or NULL. */
+static struct evconnlistener *
+listen_on(struct gw *g, int family, unsigned port)
+{
+    struct sockaddr_storage ss;
+    socklen_t len;
+    evutil_socket_t fd;
+    int one = 1;
+    struct evconnlistener *l;
+
+    memset(&ss, 0, sizeof(ss));
+    if (family == AF_INET6) {
+        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+        s6->sin6_family = AF_INET6;
+        s6->sin6_addr = in6addr_any;
+        s6->sin6_port = htons((uint16_t)port);
+        len = sizeof(*s6);
+    } else {
+        struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+        s4->sin_family = AF_INET;
+        s4->sin_addr.s_addr = htonl(INADDR_ANY);
+        s4->sin_port = htons((uint16_t)port);
+        len = sizeof(*s4);
+    }
+    fd = socket(family, SOCK_STREAM, 0);
+    if (fd < 0)
+        return NULL;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (family == AF_INET6)
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+    evutil_make_socket_nonblocking(fd);
+    evutil_make_socket_closeonexec(fd);
+    if (bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, 128) < 0) {
+        close(fd);
+        return NULL;
+    }
+    l = evconnlistener_new(g->base, accept_cb, g, LEV_OPT_CLOSE_ON_FREE, -1,
+                           fd);
+    if (l == NULL)
+        close(fd);
+    else
+        evconnlistener_set_error_cb(l, accept_error_cb);
+    return l;
+}
+
+int
+gw_listen(struct gw *g, unsigned port_min, unsigned port_max)
+{
+    unsigned port;
+    struct evconnlistener *l4, *l6;
+
+    for (port = port_min; port <= port_max; port++) {
+        l4 = listen_on(g, AF_INET, port);
+        l6 = listen_on(g, AF_INET6, port);
+        if (l4 == NULL && l6 == NULL)
+            continue;
+        /* Both families or what the host has; never half of a port
+         * another process holds the other half of. */
+        if (l4 == NULL && errno == EADDRINUSE) {
+            evconnlistener_free(l6);
+            continue;
+        }
+        if (l4 != NULL)
+            g->listeners[g->nlisteners++] = l4;
+        if (l6 != NULL)
+            g->listeners[g->nlisteners++] = l6;
+        g->port = (uint16_t)port;
+        return 0;
+    }
+    return -1;
+}
+
+/* Split alive@host. */
+static int
+split_node(const char *node, char *alive, size_t alen, char *host, size_t hlen)
+{
+    const char *at = strchr(node, '@');
+
+    if (!hs_name_ok(node, strlen(node)) || at == NULL ||
+        (size_t)(at - node) >= alen || strlen(at + 1) >= hlen)
+        return -1;
+    memcpy(alive, node, (size_t)(at - node));
+    alive[at - node] = '\0';
+    strcpy(host, at + 1);
+    return 0;
+}
+
+struct conn *
+conn_connect(struct gw *g, const char *node)
+{
+    struct conn *c;
+    char alive[256], host[256];
+
+    if ((c = conn_find(g, node)) != NULL)
+        return c;
+    if (split_node(node, alive, sizeof(alive), host, sizeof(host)) < 0)
+        return NULL;
+    c = conn_new(g, true);
+    snprintf(c->peer, sizeof(c->peer), "%s", node);
+    snprintf(c->host, sizeof(c->host), "%s", host);
+    snprintf(c->addr, sizeof(c->addr), "%s", host);
+    if (hs_init_initiator(&c->hs, g->name, g->flags, g->creation, g->cookie,
+                          node, 2) < 0) {
+        conn_close(c, "cannot start a handshake");
+        return NULL;
+    }
+    conn_enter_state(c, CONN_LOOKUP);
+    arm_timer(c, HS_TIMEOUT_SEC);
+    if (epmdc_lookup(g, c, host, alive) < 0)
+        return NULL; /* closed with the reason */
+    return c;
+}
+
+void
+conn_dial(struct conn *c, const struct sockaddr *sa, socklen_t len)
+{
+    addr_fmt(sa, c->addr, sizeof(c->addr));
+    c->bev = bufferevent_socket_new(c->gw->base, -1, BEV_OPT_CLOSE_ON_FREE);
+    if (c->bev == NULL) {
+        conn_close(c, "out of memory");
+        return;
+    }
+    bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
+    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+    conn_enter_state(c, CONN_CONNECTING);
+    if (bufferevent_socket_connect(c->bev, sa, (int)len) < 0)
+        conn_close(c, "connect failed");
+}
+
+int
+conn_send(struct conn *c, const etf_term *ctl, const etf_term *msg)
+{
+    etf_writer w;
+    struct pending *p;
+    uint8_t *frame;
+    size_t len;
+
+    if (etf_writer_init_dynamic(&w, 256) < 0)
+        return -1;
+    if (ctl_frame(&w, ctl, msg) < 0) {
+        log_warnx("%s: cannot encode a message: %s", c->peer, w.err.msg);
+        etf_writer_free(&w);
+        return -1;
+    }
+    frame = etf_writer_release(&w, &len);
+    c->gw->stats.msgs_out++;
+    if (c->state == CONN_UP) {
+        conn_write(c, frame, len);
+        free(frame);
+        return 0;
+    }
+    if (c->npending >= CONN_MAX_PENDING) {
+        c->gw->stats.dropped++;
+        log_warnx("%s: %zu messages wait for the connection; dropped one",
+                  c->peer, c->npending);
+        free(frame);
+        return -1;
+    }
+    p = xmalloc(sizeof(*p) + len);
+    p->len = len;
+    memcpy(p->frame, frame, len);
+    free(frame);
+    STAILQ_INSERT_TAIL(&c->pending, p, entry);
+    c->npending++;
+    return 0;
+}
+
+int
+gw_send_to_node(struct gw *g, const char *node, const etf_term *ctl,
+                const etf_term *msg)
+{
+    struct conn *c = conn_connect(g, node);
+
+    if (c == NULL)
+        return -1;
+    return conn_send(c, ctl, msg);
+}
