@@ -27,19 +27,38 @@ rec() {
     sed -i 's/fd = [0-9]*/fd = N/g' "$dir/$step.out"
 }
 
+# hold NAME=PORT...: one holder process per name, in order; HOLDS lists
+# their PIDs.
 hold() {
-    bg_start "$PY" "$EPMD_TEST_LIB/epmd_hold.py" $PORT "$@" >"$EPMD_TMP/hold"
-    HOLD=$LAST_PID
-    for _ in $(seq 1 300); do grep -q ready "$EPMD_TMP/hold" && return 0; sleep 0.1; done
-    return 1
-}
-
-wait_empty() {
-    for _ in $(seq 1 300); do
-        [ "$("$OURS" -port $PORT -names | wc -l)" -eq 1 ] && return 0
-        sleep 0.1
+    local a
+    HOLDS=()
+    for a in "$@"; do
+        bg_start "$PY" "$EPMD_TEST_LIB/epmd_hold.py" $PORT "$a" >"$EPMD_TMP/hold"
+        HOLDS+=("$LAST_PID")
+        for _ in $(seq 1 300); do grep -q ready "$EPMD_TMP/hold" && break; sleep 0.1; done
+        grep -q ready "$EPMD_TMP/hold" || return 1
     done
 }
+
+# unhold: end the registrations one by one, each gone before the next, so
+# the unregistered list has the same order on both servers.
+unhold() {
+    local pid n
+    if [ "${1:-}" == quick ]; then
+        for pid in "${HOLDS[@]}"; do kill "$pid"; wait "$pid" 2>/dev/null; done
+        return 0
+    fi
+    for pid in "${HOLDS[@]}"; do
+        n=$("$OURS" -port $PORT -names | wc -l)
+        kill "$pid"
+        wait "$pid" 2>/dev/null
+        for _ in $(seq 1 300); do
+            [ "$("$OURS" -port $PORT -names | wc -l)" -lt "$n" ] && break
+            sleep 0.05
+        done
+    done
+}
+
 
 # scenario SERVER_BINARY TAG: run every step with both clients.
 scenario() {
@@ -71,8 +90,7 @@ scenario() {
         rec "$EPMD_TMP/$tag/$c" kill-live "$cl" -port $PORT -kill
         rec "$EPMD_TMP/$tag/$c" stop-strict "$cl" -port $PORT -stop alpha
     done
-    kill $HOLD; wait $HOLD 2>/dev/null
-    wait_empty
+    unhold
     for c in otp ours; do
         [ $c == otp ] && cl=$OTP_EPMD || cl=$OURS
         rec "$EPMD_TMP/$tag/$c" dump-old "$cl" -port $PORT -dump
@@ -97,7 +115,7 @@ scenario() {
     rec "$EPMD_TMP/$tag/relaxed" kill-relaxed "$OURS" -port $PORT -kill
     wait $d
     echo $? >"$EPMD_TMP/$tag/relaxed/daemon.rc"
-    kill $HOLD 2>/dev/null; wait $HOLD 2>/dev/null
+    unhold quick
     return 0
 }
 
