@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The main job: our epmd as a daemon, then the gateway in the foreground,
+# with an echo mailbox, the seeds' recorder and a printing inbox.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bin=build/bin
+host=$(hostname -s)
+"$bin/epmd" -daemon
+echo "epmd: $("$bin/epmd" -names | head -1)"
+cat <<TXT
+Ping the gateway from Erlang (same cookie as ~/.erlang.cookie):
+  erl -sname a -eval "io:format(\"~p~n\", [net_adm:ping('gw@$host')])"
+Or from the shell:  $bin/distgw ping gw@$host
+TXT
+exec "$bin/distgw" serve -sname gw -echo echo -recorder msg -mailbox inbox \
+  -print "$@"
