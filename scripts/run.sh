@@ -6,7 +6,8 @@ cd "$(dirname "$0")/.."
 bin=build/bin
 host=$(hostname -s)
 "$bin/epmd" -daemon
-echo "epmd: $("$bin/epmd" -names | head -1)"
+for _ in $(seq 50); do "$bin/epmd" -names >/dev/null 2>&1 && break; sleep 0.1; done
+"$bin/epmd" -names
 cat <<TXT
 Ping the gateway from Erlang (same cookie as ~/.erlang.cookie):
   erl -sname a -eval "io:format(\"~p~n\", [net_adm:ping('gw@$host')])"
