@@ -46,6 +46,8 @@ enum {
     O_MBOXMAX,
     O_DEBUG,
     O_HELP,
+    O_DISCOVER,
+    O_DISCOVER_INTERVAL,
 };
 
 #define COMMON_LONGOPTS                                                        \
@@ -158,7 +160,8 @@ serve_usage(FILE *f)
             "         [-port MIN-MAX] [-hidden] [-mailbox NAME]...\n"
             "         [-echo NAME]... [-recorder NAME]... [-print]\n"
             "         [-ticktime SECONDS] [-max-frame BYTES]\n"
-            "         [-mailbox-max N] [-d]...\n"
+            "         [-mailbox-max N] [-discover NAME\n"
+            "         [-discover-interval SECONDS]] [-d]...\n"
             "Runs the gateway: a hidden node that registers with EPMD\n"
             "(ERL_EPMD_PORT, default 4369) and listens on the first free\n"
             "port of the range (default 9100-9200, or ERL_DIST_PORT).\n"
@@ -202,6 +205,8 @@ cli_serve(int argc, char **argv)
         {"ticktime", required_argument, NULL, O_TICKTIME},
         {"max-frame", required_argument, NULL, O_MAXFRAME},
         {"mailbox-max", required_argument, NULL, O_MBOXMAX},
+        {"discover", required_argument, NULL, O_DISCOVER},
+        {"discover-interval", required_argument, NULL, O_DISCOVER_INTERVAL},
         {NULL, 0, NULL, 0},
     };
     struct common_opts o = {0};
@@ -214,7 +219,8 @@ cli_serve(int argc, char **argv)
     unsigned pmin = 9100, pmax = 9200, ticktime = DIST_DEFAULT_TICKTIME;
     size_t max_frame = DIST_DEFAULT_MAX_FRAME, mbox_max = 100000;
     bool print = false;
-    const char *env;
+    const char *env, *discover = NULL;
+    unsigned discover_interval = 10;
     long v;
     int c, rc;
 
@@ -265,6 +271,14 @@ cli_serve(int argc, char **argv)
                 goto bad;
             mbox_max = (size_t)v;
             break;
+        case O_DISCOVER:
+            discover = optarg;
+            break;
+        case O_DISCOVER_INTERVAL:
+            if ((v = number(optarg, 1, 86400)) < 0)
+                goto bad;
+            discover_interval = (unsigned)v;
+            break;
         case O_HELP:
             serve_usage(stdout);
             return 0;
@@ -300,6 +314,8 @@ cli_serve(int argc, char **argv)
         return 1;
     }
     epmdc_register(&g, serve_registered_cb);
+    if (discover != NULL && discover_start(&g, discover, discover_interval) < 0)
+        return 1;
     sigs[0] = evsignal_new(base, SIGINT, signal_cb, base);
     sigs[1] = evsignal_new(base, SIGTERM, signal_cb, base);
     event_add(sigs[0], NULL);

@@ -9,5 +9,6 @@ int cli_ping(int argc, char **argv);
 int cli_names(int argc, char **argv);
 int cli_send(int argc, char **argv);
 int cli_rpc(int argc, char **argv);
+int cli_discover(int argc, char **argv); /* discover.c */
 
 #endif

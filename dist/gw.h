@@ -198,4 +198,9 @@ int epmdc_lookup(struct gw *g, struct conn *c, const char *host,
  * malloc'd text (the lines after the port), or NULL with why. */
 char *epmdc_names(const char *host, uint16_t port, char *why, size_t whylen);
 
+/* discover.c: every node behind a DNS name */
+/* Resolve name now and every interval seconds, ask each address's EPMD
+ * for its nodes, and connect to every node found. */
+int discover_start(struct gw *g, const char *name, unsigned interval);
+
 #endif

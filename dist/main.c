@@ -9,8 +9,9 @@
 static void
 usage(FILE *f)
 {
-    fprintf(f, "usage: distgw serve|ping|names|send|rpc [options] ...\n"
-               "       distgw COMMAND -help\n");
+    fprintf(f,
+            "usage: distgw serve|ping|names|send|rpc|discover [options] ...\n"
+            "       distgw COMMAND -help\n");
 }
 
 int
@@ -21,7 +22,7 @@ main(int argc, char **argv)
         int (*run)(int, char **);
     } cmds[] = {
         {"serve", cli_serve}, {"ping", cli_ping}, {"names", cli_names},
-        {"send", cli_send},   {"rpc", cli_rpc},
+        {"send", cli_send},   {"rpc", cli_rpc},   {"discover", cli_discover},
     };
     size_t i;
 
