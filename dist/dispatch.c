@@ -109,6 +109,21 @@ static void
 deliver(struct conn *c, struct mailbox *mb, etf_arena *a, const etf_term *from,
         const etf_term *msg)
 {
+    etf_term answer, *e;
+
+    /* {'$gw_pid', Pid}: any mailbox tells Pid its own pid, so a remote
+     * process can link to it, monitor it or send it exit signals. */
+    if (msg->kind == ETF_TUPLE && msg->len == 2 &&
+        atom_is(&msg->v.elems[0], "$gw_pid") &&
+        msg->v.elems[1].kind == ETF_PID) {
+        e = etf_set_tuple(a, &answer, 3);
+        if (e == NULL || gw_atom(a, &e[0], "$gw_pid") < 0 ||
+            gw_atom(a, &e[1], mb->name) < 0 ||
+            gw_make_pid(c->gw, a, &e[2], mb->pid_id) < 0)
+            return;
+        send_to_pid(c, a, &msg->v.elems[1], &answer);
+        return;
+    }
     switch (mb->mode) {
     case MBOX_ECHO:
         mb->received++;
