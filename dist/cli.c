@@ -48,6 +48,7 @@ enum {
     O_HELP,
     O_DISCOVER,
     O_DISCOVER_INTERVAL,
+    O_HTTP,
 };
 
 #define COMMON_LONGOPTS                                                        \
@@ -157,7 +158,8 @@ serve_usage(FILE *f)
 {
     fprintf(f,
             "usage: distgw serve -sname NAME | -name NAME [-setcookie C]\n"
-            "         [-port MIN-MAX] [-hidden] [-mailbox NAME]...\n"
+            "         [-port MIN-MAX] [-hidden] [-http ADDR:PORT|off]\n"
+            "         [-mailbox NAME]...\n"
             "         [-echo NAME]... [-recorder NAME]... [-print]\n"
             "         [-ticktime SECONDS] [-max-frame BYTES]\n"
             "         [-mailbox-max N] [-discover NAME\n"
@@ -206,6 +208,7 @@ cli_serve(int argc, char **argv)
         {"max-frame", required_argument, NULL, O_MAXFRAME},
         {"mailbox-max", required_argument, NULL, O_MBOXMAX},
         {"discover", required_argument, NULL, O_DISCOVER},
+        {"http", required_argument, NULL, O_HTTP},
         {"discover-interval", required_argument, NULL, O_DISCOVER_INTERVAL},
         {NULL, 0, NULL, 0},
     };
@@ -219,7 +222,7 @@ cli_serve(int argc, char **argv)
     unsigned pmin = 9100, pmax = 9200, ticktime = DIST_DEFAULT_TICKTIME;
     size_t max_frame = DIST_DEFAULT_MAX_FRAME, mbox_max = 100000;
     bool print = false;
-    const char *env, *discover = NULL;
+    const char *env, *discover = NULL, *http = NULL;
     unsigned discover_interval = 10;
     long v;
     int c, rc;
@@ -274,6 +277,9 @@ cli_serve(int argc, char **argv)
         case O_DISCOVER:
             discover = optarg;
             break;
+        case O_HTTP:
+            http = optarg;
+            break;
         case O_DISCOVER_INTERVAL:
             if ((v = number(optarg, 1, 86400)) < 0)
                 goto bad;
@@ -313,6 +319,12 @@ cli_serve(int argc, char **argv)
         fprintf(stderr, "distgw: no free port in %u-%u\n", pmin, pmax);
         return 1;
     }
+    /* The HTTP API: on 127.0.0.1:8080 unless told otherwise ("off"). */
+    if (http == NULL) {
+        if (bridge_start(&g, "127.0.0.1:8080", false) < 0)
+            log_info("no HTTP API");
+    } else if (strcmp(http, "off") != 0 && bridge_start(&g, http, true) < 0)
+        return 1;
     epmdc_register(&g, serve_registered_cb);
     if (discover != NULL && discover_start(&g, discover, discover_interval) < 0)
         return 1;

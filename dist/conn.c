@@ -96,6 +96,7 @@ conn_close(struct conn *c, const char *why)
 {
     struct pending *p;
     bool was_up = c->state == CONN_UP;
+    enum conn_state prev = c->state;
     struct timeval zero = {0, 0};
 
     if (c->state == CONN_CLOSING)
@@ -120,6 +121,17 @@ conn_close(struct conn *c, const char *why)
     conn_enter_state(c, CONN_CLOSING);
     if (was_up)
         dispatch_conn_down(c);
+    if (c->gw->on_conn_down != NULL && c->peer[0] != '\0') {
+        char step[512];
+
+        snprintf(step, sizeof(step), "%s: %s",
+                 was_up                   ? "connection"
+                 : prev == CONN_HANDSHAKE ? hs_strstate(c->hs.state)
+                 : prev == CONN_LOOKUP    ? "EPMD lookup"
+                                          : strconnstate(prev),
+                 why);
+        c->gw->on_conn_down(c->gw, c->peer, step);
+    }
     LIST_REMOVE(c, entry);
     if (c->bev != NULL)
         bufferevent_free(c->bev);
@@ -183,6 +195,8 @@ conn_up(struct conn *c)
     c->npending = 0;
     if (c->on_up != NULL)
         c->on_up(c);
+    if (c->gw->on_conn_up != NULL)
+        c->gw->on_conn_up(c->gw, c);
 }
 
 /* The acceptor's answer to a peer's name, as net_kernel decides it. */

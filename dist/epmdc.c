@@ -295,6 +295,12 @@ epmdc_names(const char *host, uint16_t port, char *why, size_t whylen)
     if (resolve(host, port, &ss, &len, why, whylen) < 0)
         return NULL;
     fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd >= 0) {
+        /* Bounded: a host that does not answer costs 3 s, not minutes. */
+        struct timeval tv = {3, 0};
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    }
     if (fd < 0 || connect(fd, (struct sockaddr *)&ss, len) < 0) {
         snprintf(why, whylen, "cannot connect to EPMD on %s port %u: %s", host,
                  port, strerror(errno));

@@ -128,9 +128,15 @@ struct gw {
     bool registered;
     LIST_HEAD(, conn) conns;
     LIST_HEAD(, mailbox) mailboxes;
-    /* messages to pids without a mailbox (client commands) */
+    /* messages to pids without a mailbox (client commands, bridge calls) */
     gw_deliver_cb deliver;
     void *deliver_arg;
+    /* the bridge's hooks (NULL without it) */
+    void (*on_message)(struct gw *, struct mailbox *, const etf_term *from,
+                       const etf_term *msg);
+    void (*on_conn_up)(struct gw *, struct conn *);
+    void (*on_conn_down)(struct gw *, const char *node, const char *why);
+    void *bridge;
     struct {
         uint64_t handshakes_ok, handshakes_failed, msgs_in, msgs_out, bytes_in,
             bytes_out, dropped, reregistrations;
@@ -172,7 +178,8 @@ void dispatch_conn_down(struct conn *c);
 struct mailbox *mbox_open(struct gw *g, const char *name, enum mbox_mode m);
 struct mailbox *mbox_by_name(struct gw *g, const char *name, size_t len);
 struct mailbox *mbox_by_pid(struct gw *g, const etf_term *pid);
-/* Take a message: returns 1 and the message, 0 if empty. */
+/* Take the oldest message (caller frees it), or NULL if empty. */
+struct mbox_msg *mbox_take(struct mailbox *mb);
 void mbox_close(struct gw *g, struct mailbox *mb, const char *reason);
 /* Keep a message (bounded: the newest is dropped, counted and logged when
  * the mailbox is full). */
@@ -197,6 +204,11 @@ int epmdc_lookup(struct gw *g, struct conn *c, const char *host,
 /* Blocking NAMES request to host's EPMD (for `distgw names`): returns a
  * malloc'd text (the lines after the port), or NULL with why. */
 char *epmdc_names(const char *host, uint16_t port, char *why, size_t whylen);
+
+/* bridge.c: the HTTP/JSON API */
+/* Serve the API on addr ("ADDR:PORT"); returns -1 after logging why
+ * (must: the address was asked for, so the failure is fatal). */
+int bridge_start(struct gw *g, const char *addr, bool must);
 
 /* discover.c: every node behind a DNS name */
 /* Resolve name now and every interval seconds, ask each address's EPMD

@@ -100,6 +100,19 @@ mbox_put(struct gw *g, struct mailbox *mb, const etf_term *from,
     return 0;
 }
 
+struct mbox_msg *
+mbox_take(struct mailbox *mb)
+{
+    struct mbox_msg *m = STAILQ_FIRST(&mb->queue);
+
+    if (m == NULL)
+        return NULL;
+    STAILQ_REMOVE_HEAD(&mb->queue, entry);
+    mb->depth--;
+    mb->bytes -= m->from_len + m->msg_len;
+    return m;
+}
+
 int
 mbox_watch(struct mailbox *mb, bool monitor, const etf_term *pid,
            const etf_term *ref, bool by_name)
