@@ -170,16 +170,20 @@ bool
 hs_name_ok(const char *name, size_t len)
 {
     const char *at = memchr(name, '@', len);
-    size_t i;
+    size_t i, chars = 0;
 
     if (at == NULL || at == name || at == name + len - 1)
         return false;
     if (memchr(at + 1, '@', len - (size_t)(at - name) - 1) != NULL)
         return false;
-    for (i = 0; i < len; i++)
+    for (i = 0; i < len; i++) {
         if (name[i] == '\0')
             return false;
-    return len <= HS_NAME_MAX;
+        /* A node name is an atom: count characters, not bytes. */
+        if (((unsigned char)name[i] & 0xC0) != 0x80)
+            chars++;
+    }
+    return len <= HS_NAME_MAX && chars <= 255;
 }
 
 static int
