@@ -75,14 +75,16 @@ jp_index(const struct jpath *up, size_t index)
 }
 
 /* Render p as "$.a[3].b" into out (size cap), keeping the end of the path
- * when it does not fit. */
+ * (where it went wrong) when it does not fit. */
 static void
 jp_render(const struct jpath *p, char *out, size_t cap)
 {
     char buf[JSON_PATH_MAX + 1];
-    size_t pos = sizeof(buf) - 1;
+    size_t pos = cap > 5 ? cap - 5 : 0; /* room for "$...", NUL */
     bool cut = false;
 
+    if (pos > JSON_PATH_MAX)
+        pos = JSON_PATH_MAX;
     buf[pos] = '\0';
     for (; p != NULL; p = p->up) {
         char seg[JSON_PATH_KEY_MAX + 8];
@@ -103,7 +105,7 @@ jp_render(const struct jpath *p, char *out, size_t cap)
         } else {
             n = (size_t)snprintf(seg, sizeof(seg), "[%zu]", p->index);
         }
-        if (n + 4 > pos) {
+        if (n > pos) {
             cut = true;
             break;
         }
@@ -115,7 +117,7 @@ jp_render(const struct jpath *p, char *out, size_t cap)
 
 /* Fill the error with code and a message ending in " at <path>". */
 static int jerr(struct jctx *c, const struct jpath *p, etf_code code,
-                const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+                const char *fmt, ...) ETF_PRINTF(4, 5);
 
 static int
 jerr(struct jctx *c, const struct jpath *p, etf_code code, const char *fmt, ...)
