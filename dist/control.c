@@ -216,6 +216,12 @@ ctl_parse(etf_arena *a, const uint8_t *p, size_t len, etf_atom_cache *cache,
         snprintf(why, whylen, "control message is not a tuple with an op");
         return -1;
     }
+    /* Range first: a wide number must not truncate to a known op. */
+    if (t->v.elems[0].v.i < 0 || t->v.elems[0].v.i > 255) {
+        snprintf(why, whylen, "unknown control op %lld",
+                 (long long)t->v.elems[0].v.i);
+        return -1;
+    }
     m->op = (int)t->v.elems[0].v.i;
     for (i = 0; i < sizeof(specs) / sizeof(specs[0]); i++)
         if (specs[i].op == m->op)
