@@ -21,6 +21,7 @@
 #include "gw.h"
 #include "log.h"
 #include "options.h"
+#include "tls.h"
 #include "xmalloc.h"
 
 /* Options every subcommand takes. */
@@ -28,6 +29,8 @@ struct common_opts {
     const char *sname, *name, *cookie;
     int verbose;
     unsigned timeout;
+    struct tls_opts tls;
+    bool use_tls;
 };
 
 enum {
@@ -49,17 +52,27 @@ enum {
     O_DISCOVER,
     O_DISCOVER_INTERVAL,
     O_HTTP,
+    O_TLS_CERT,
+    O_TLS_KEY,
+    O_TLS_CA,
+    O_TLS_VERIFY,
+    O_TLS_SERVER_NAME,
 };
 
+/* clang-format off */
 #define COMMON_LONGOPTS                                                        \
     {"sname", required_argument, NULL, O_SNAME},                               \
-        {"name", required_argument, NULL, O_NAME},                             \
-        {"setcookie", required_argument, NULL, O_COOKIE},                      \
-        {"timeout", required_argument, NULL, O_TIMEOUT},                       \
-        {"d", no_argument, NULL, O_DEBUG},                                     \
-    {                                                                          \
-        "help", no_argument, NULL, O_HELP                                      \
-    }
+    {"name", required_argument, NULL, O_NAME},                                 \
+    {"setcookie", required_argument, NULL, O_COOKIE},                          \
+    {"timeout", required_argument, NULL, O_TIMEOUT},                           \
+    {"d", no_argument, NULL, O_DEBUG},                                         \
+    {"tls-cert", required_argument, NULL, O_TLS_CERT},                         \
+    {"tls-key", required_argument, NULL, O_TLS_KEY},                           \
+    {"tls-ca", required_argument, NULL, O_TLS_CA},                             \
+    {"tls-verify", required_argument, NULL, O_TLS_VERIFY},                     \
+    {"tls-server-name", required_argument, NULL, O_TLS_SERVER_NAME},           \
+    {"help", no_argument, NULL, O_HELP}
+/* clang-format on */
 
 /* Parse a number in [lo, hi]; -1 if it is not one. */
 static long
@@ -99,6 +112,26 @@ common_opt(struct common_opts *o, int c, const char *arg)
             return -1;
         o->timeout = (unsigned)v;
         return 1;
+    case O_TLS_CERT:
+        o->tls.cert = arg;
+        o->use_tls = true;
+        return 1;
+    case O_TLS_KEY:
+        o->tls.key = arg;
+        o->use_tls = true;
+        return 1;
+    case O_TLS_CA:
+        o->tls.ca = arg;
+        o->use_tls = true;
+        return 1;
+    case O_TLS_SERVER_NAME:
+        o->tls.server_name = arg;
+        return 1;
+    case O_TLS_VERIFY:
+        if (strcmp(arg, "on") != 0 && strcmp(arg, "off") != 0)
+            return -1;
+        o->tls.verify = strcmp(arg, "on") == 0;
+        return 1;
     }
     return 0;
 }
@@ -127,6 +160,10 @@ setup_identity(struct gw *g, const struct common_opts *o, const char *peer)
         return -1;
     }
     strcpy(g->host, strchr(g->name, '@') + 1);
+    if (o->use_tls && (g->tls = tls_new(&o->tls, why, sizeof(why))) == NULL) {
+        fprintf(stderr, "distgw: %s\n", why);
+        return -1;
+    }
     return 0;
 }
 
@@ -162,6 +199,8 @@ serve_usage(FILE *f)
             "         [-mailbox NAME]...\n"
             "         [-echo NAME]... [-recorder NAME]... [-print]\n"
             "         [-ticktime SECONDS] [-max-frame BYTES]\n"
+            "         [-tls-cert PEM -tls-key PEM [-tls-ca PEM]\n"
+            "          [-tls-verify on|off] [-tls-server-name NAME]]\n"
             "         [-mailbox-max N] [-discover NAME\n"
             "         [-discover-interval SECONDS]] [-d]...\n"
             "Runs the gateway: a hidden node that registers with EPMD\n"
@@ -212,7 +251,7 @@ cli_serve(int argc, char **argv)
         {"discover-interval", required_argument, NULL, O_DISCOVER_INTERVAL},
         {NULL, 0, NULL, 0},
     };
-    struct common_opts o = {0};
+    struct common_opts o = {.tls.verify = -1};
     struct gw g;
     struct event_base *base;
     struct event *sigs[2];
@@ -553,7 +592,7 @@ oneshot_opts(int argc, char **argv, struct common_opts *o, const char *cmd)
 int
 cli_ping(int argc, char **argv)
 {
-    struct common_opts o = {0};
+    struct common_opts o = {.tls.verify = -1};
     struct oneshot *s = xcalloc(1, sizeof(*s));
     int i = oneshot_opts(argc, argv, &o, "ping"), rc;
 
@@ -620,7 +659,7 @@ cli_term(etf_arena *a, const char *text, const char *what)
 int
 cli_send(int argc, char **argv)
 {
-    struct common_opts o = {0};
+    struct common_opts o = {.tls.verify = -1};
     struct oneshot *s = xcalloc(1, sizeof(*s));
     etf_arena *a = etf_arena_new();
     int i = oneshot_opts(argc, argv, &o, "send");
@@ -725,7 +764,7 @@ rpc_start(struct oneshot *s, struct conn *c)
 int
 cli_rpc(int argc, char **argv)
 {
-    struct common_opts o = {0};
+    struct common_opts o = {.tls.verify = -1};
     struct oneshot *s = xcalloc(1, sizeof(*s));
     etf_arena *a = etf_arena_new();
     int i = oneshot_opts(argc, argv, &o, "rpc");
@@ -758,7 +797,7 @@ cli_rpc(int argc, char **argv)
 int
 cli_names(int argc, char **argv)
 {
-    struct common_opts o = {0};
+    struct common_opts o = {.tls.verify = -1};
     const char *host = "localhost";
     char why[512], *text;
     int i = oneshot_opts(argc, argv, &o, "names");

@@ -13,6 +13,7 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/listener.h>
 
 #include "addr.h"
@@ -20,6 +21,7 @@
 #include "frame.h"
 #include "gw.h"
 #include "log.h"
+#include "tls.h"
 #include "xmalloc.h"
 
 /* Messages held for a connection that is not up yet, at most. */
@@ -294,10 +296,16 @@ conn_read_cb(struct bufferevent *bev, void *arg)
                         c->state == CONN_UP ? c->gw->max_frame : HS_MAX_MSG,
                         &plen);
         if (fr == FRAME_REJECT) {
-            char why[96];
+            char why[128];
 
-            snprintf(why, sizeof(why), "frame of %zu bytes is over the limit",
-                     plen);
+            /* 0x16 0x03 is a TLS record: a TLS peer on a plain port. */
+            if (c->state == CONN_HANDSHAKE && head[0] == 0x16 &&
+                head[1] == 0x03 && c->gw->tls == NULL)
+                snprintf(why, sizeof(why),
+                         "the peer speaks TLS, this port plain TCP");
+            else
+                snprintf(why, sizeof(why),
+                         "frame of %zu bytes is over the limit", plen);
             conn_close(c, why);
             break;
         }
@@ -351,6 +359,10 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
     }
     if (what & BEV_EVENT_EOF)
         snprintf(why, sizeof(why), "peer closed the connection");
+    else if (c->gw->tls != NULL && c->state != CONN_UP)
+        tls_error(bev, why, sizeof(why));
+    else if (EVUTIL_SOCKET_ERROR() == 0)
+        snprintf(why, sizeof(why), "peer closed the connection");
     else
         snprintf(why, sizeof(why), "%s",
                  evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
@@ -391,9 +403,13 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
     (void)salen;
     c = conn_new(g, false);
     addr_fmt(sa, c->addr, sizeof(c->addr));
-    c->bev = bufferevent_socket_new(g->base, fd, BEV_OPT_CLOSE_ON_FREE);
-    if (c->bev == NULL || hs_init_acceptor(&c->hs, g->name, g->flags,
-                                           g->creation, g->cookie, 2) < 0) {
+    /* Inside TLS the handshake messages have 4-byte lengths. */
+    c->bev = g->tls != NULL
+                 ? tls_accept_bev(g->tls, g->base, fd)
+                 : bufferevent_socket_new(g->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    if (c->bev == NULL ||
+        hs_init_acceptor(&c->hs, g->name, g->flags, g->creation, g->cookie,
+                         g->tls != NULL ? 4 : 2) < 0) {
         conn_close(c, "cannot set up the connection");
         return;
     }
@@ -531,7 +547,7 @@ conn_connect(struct gw *g, const char *node)
     snprintf(c->host, sizeof(c->host), "%s", host);
     snprintf(c->addr, sizeof(c->addr), "%s", host);
     if (hs_init_initiator(&c->hs, g->name, g->flags, g->creation, g->cookie,
-                          node, 2) < 0) {
+                          node, g->tls != NULL ? 4 : 2) < 0) {
         conn_close(c, "cannot start a handshake");
         return NULL;
     }
@@ -546,7 +562,10 @@ void
 conn_dial(struct conn *c, const struct sockaddr *sa, socklen_t len)
 {
     addr_fmt(sa, c->addr, sizeof(c->addr));
-    c->bev = bufferevent_socket_new(c->gw->base, -1, BEV_OPT_CLOSE_ON_FREE);
+    c->bev =
+        c->gw->tls != NULL
+            ? tls_connect_bev(c->gw->tls, c->gw->base, c->host)
+            : bufferevent_socket_new(c->gw->base, -1, BEV_OPT_CLOSE_ON_FREE);
     if (c->bev == NULL) {
         conn_close(c, "out of memory");
         return;

@@ -120,6 +120,7 @@ struct gw {
     uint32_t next_pid, next_ref;
     uint32_t ref_base[2]; /* random words that make our refs unique */
     uint16_t port;        /* our listen port */
+    struct tls *tls;      /* TLS distribution, or NULL for TCP */
     uint16_t epmd_port;
     struct evconnlistener *listeners[4];
     int nlisteners;

@@ -6,7 +6,7 @@ packages=(
   build-essential cmake pkg-config git ca-certificates
   libevent-dev libssl-dev zlib1g-dev libjansson-dev libcmocka-dev
   clang libclang-rt-14-dev clang-format
-  erlang-base erlang-dev
+  erlang-base erlang-dev erlang-ssl erlang-crypto erlang-public-key
   iproute2 procps psmisc curl python3 dnsmasq-base openssl
 )
 missing=()
