@@ -359,6 +359,71 @@ printable(int64_t c)
 /* Numbers                                                             */
 /* ------------------------------------------------------------------ */
 
+#if defined(__SIZEOF_INT128__)
+/* Print a bignum (little-endian magnitude bytes) in decimal: repeated
+ * division by 10^19 over 64-bit limbs, each step a multiplication by a
+ * precomputed inverse (Moeller and Granlund, "Improved division by
+ * invariant integers", 2011). O(n^2) in the size. */
+static void
+put_big(tbuf *b, bool negative, const uint8_t *d, size_t n)
+{
+    typedef unsigned __int128 u128;
+    const uint64_t ten19 = 10000000000000000000ull; /* top bit set */
+    const uint64_t inv = (uint64_t)(~(u128)0 / ten19 - ((u128)1 << 64));
+    size_t nl = (n + 7) / 8, i, top, nchunks = 0;
+    uint64_t *limb, *chunk;
+    char s[24];
+
+    limb = calloc(nl ? nl : 1, sizeof(*limb));
+    /* 64 bits hold less than 1.02 chunks of 19 digits. */
+    chunk = malloc((nl + nl / 32 + 2) * sizeof(*chunk));
+    if (limb == NULL || chunk == NULL) {
+        free(limb);
+        free(chunk);
+        b->oom = true;
+        return;
+    }
+    for (i = 0; i < n; i++)
+        limb[i / 8] |= (uint64_t)d[i] << (8 * (i % 8));
+    top = nl;
+    while (top > 0 && limb[top - 1] == 0)
+        top--;
+    while (top > 0) {
+        uint64_t r = 0;
+
+        for (i = top; i-- > 0;) {
+            /* (r, limb[i]) / 10^19 with r < 10^19 */
+            u128 q = (u128)inv * r + (((u128)r << 64) | limb[i]);
+            uint64_t q1 = (uint64_t)(q >> 64) + 1, q0 = (uint64_t)q;
+
+            r = limb[i] - q1 * ten19;
+            if (r > q0) {
+                q1--;
+                r += ten19;
+            }
+            if (r >= ten19) {
+                q1++;
+                r -= ten19;
+            }
+            limb[i] = q1;
+        }
+        chunk[nchunks++] = r;
+        while (top > 0 && limb[top - 1] == 0)
+            top--;
+    }
+    if (negative)
+        tb_putc(b, '-');
+    if (nchunks == 0)
+        tb_putc(b, '0');
+    for (i = nchunks; i-- > 0;) {
+        int k = snprintf(s, sizeof(s), i == nchunks - 1 ? "%llu" : "%019llu",
+                         (unsigned long long)chunk[i]);
+        tb_put(b, s, (size_t)k);
+    }
+    free(limb);
+    free(chunk);
+}
+#else
 /* Print a bignum (little-endian magnitude bytes) in decimal: repeated
  * division by 10^9 over 32-bit limbs, O(n^2) in the size. */
 static void
@@ -407,6 +472,7 @@ put_big(tbuf *b, bool negative, const uint8_t *d, size_t n)
     free(limb);
     free(chunk);
 }
+#endif
 
 /* Parse the digits and exponent of "%.*e" output: d.ddde[+-]x. */
 static void
