@@ -26,6 +26,10 @@
 
 /* Messages held for a connection that is not up yet, at most. */
 #define CONN_MAX_PENDING 100000
+/* Backpressure: past this much unsent output to a peer we stop reading
+ * from it, and read again once the output is down to the low mark. */
+#define CONN_OUT_HIGH (16u * 1024 * 1024)
+#define CONN_OUT_LOW (4u * 1024 * 1024)
 
 static void conn_read_cb(struct bufferevent *, void *);
 static void conn_write_cb(struct bufferevent *, void *);
@@ -162,6 +166,15 @@ conn_write(struct conn *c, const void *p, size_t n)
     bufferevent_write(c->bev, p, n);
     c->last_write = time(NULL);
     c->gw->stats.bytes_out += n;
+    if (!c->paused &&
+        evbuffer_get_length(bufferevent_get_output(c->bev)) > CONN_OUT_HIGH) {
+        /* The peer reads slower than it makes us write (an echo, say). */
+        c->paused = true;
+        bufferevent_disable(c->bev, EV_READ);
+        bufferevent_setwatermark(c->bev, EV_WRITE, CONN_OUT_LOW, 0);
+        log_debug("%s: %u bytes unsent: reading paused", c->peer,
+                  CONN_OUT_HIGH);
+    }
 }
 
 static void
@@ -337,8 +350,14 @@ conn_write_cb(struct bufferevent *bev, void *arg)
 {
     struct conn *c = arg;
 
-    (void)bev;
-    if (c->state == CONN_UP && c->on_drained != NULL)
+    if (c->paused) {
+        c->paused = false;
+        bufferevent_setwatermark(bev, EV_WRITE, 0, 0);
+        bufferevent_enable(bev, EV_READ);
+        log_debug("%s: output drained: reading again", c->peer);
+    }
+    if (c->state == CONN_UP && c->on_drained != NULL &&
+        evbuffer_get_length(bufferevent_get_output(bev)) == 0)
         c->on_drained(c);
 }
 

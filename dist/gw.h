@@ -88,6 +88,7 @@ struct conn {
     uint64_t flags; /* negotiated */
     struct hs hs;
     time_t last_read, last_write, since;
+    bool paused; /* reading stopped until our output drains */
     etf_atom_cache *cache; /* only if the peer uses 'D' headers */
     STAILQ_HEAD(, pending) pending;
     size_t npending;
