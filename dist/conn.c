@@ -402,6 +402,8 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
         conn_close(c, "timed out");
         return;
     }
+    if (c->paused)
+        c->last_read = now; /* we are the ones not reading */
     if (now - c->last_read > (time_t)g->ticktime) {
         conn_close(c, "net_tick_timeout: nothing read for a tick time");
         return;
