@@ -662,6 +662,37 @@ test_list_tails(void **state)
     etf_arena_free(a);
 }
 
+/* A small map prints in key order however the tree holds it, as OTP
+ * sorts it on binary_to_term (<<131,116,0,0,0,2,100,0,1,98,97,1,100,0,1,
+ * 97,97,2>> prints #{a => 2,b => 1}); a large one from its last pair to
+ * its first, as OTP prints the hash trie term_to_binary walked. */
+static void
+test_map_order(void **state)
+{
+    static const uint8_t unsorted[] = {131, 116, 0, 0,   0, 2, 100, 0,  1,
+                                       98,  97,  1, 100, 0, 1, 97,  97, 2};
+    etf_arena *a = etf_arena_new();
+    etf_term *t = decode(a, unsorted, sizeof(unsorted)), big, *e;
+    uint32_t i;
+
+    (void)state;
+    check_format(t, ETF_TEXT_W, "#{a => 2,b => 1}");
+    e = etf_set_map(a, &big, 33);
+    for (i = 0; i < 33; i++) {
+        etf_set_int(&e[2 * i], i);
+        etf_set_nil(&e[2 * i + 1]);
+    }
+    t = &big;
+    {
+        char *s = etf_format(t, ETF_TEXT_W, NULL);
+
+        assert_non_null(s);
+        assert_memory_equal(s, "#{32 => [],31 => [],30 => []", 28);
+        free(s);
+    }
+    etf_arena_free(a);
+}
+
 /* Printing walks a 1,000,000-deep list without recursion. */
 static void
 test_deep_print(void **state)
@@ -912,6 +943,7 @@ main(void)
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_pid_port_ref),
         cmocka_unit_test(test_list_tails),
+        cmocka_unit_test(test_map_order),
         cmocka_unit_test(test_deep_print),
         cmocka_unit_test(test_deep_parse),
         cmocka_unit_test(test_errors),

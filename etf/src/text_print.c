@@ -31,6 +31,7 @@ typedef struct pframe {
     size_t i;          /* next element (maps: next key or value) */
     bool first;        /* nothing printed inside yet */
     bool closing;      /* list: the improper tail is printed, close it */
+    uint32_t *order;   /* small map out of key order: its pairs sorted */
 } pframe;
 
 /* Make room for n more bytes. */
@@ -924,7 +925,45 @@ push(pstack *s, const etf_term *t)
     s->f[s->n].i = 0;
     s->f[s->n].first = true;
     s->f[s->n].closing = false;
+    s->f[s->n].order = NULL;
     s->n++;
+    return true;
+}
+
+static int
+key_cmp(const void *x, const void *y)
+{
+    const etf_term *const *a = x, *const *b = y;
+
+    return etf_compare(*a, *b, true);
+}
+
+/* A map of at most MAP_SMALL pairs prints in key order, as OTP keeps
+ * such a map sorted however it was built; when the tree holds it out of
+ * order, give the frame the sorted order of its pairs. */
+static bool
+sort_small_map(pframe *f)
+{
+    const etf_term *t = f->t, **keys;
+    uint32_t i, n = t->len;
+
+    for (i = 1; i < n; i++)
+        if (etf_compare(&t->v.elems[2 * i - 2], &t->v.elems[2 * i], true) >= 0)
+            break;
+    if (i >= n)
+        return true;
+    keys = malloc(n * sizeof(*keys));
+    f->order = malloc(n * sizeof(*f->order));
+    if (keys == NULL || f->order == NULL) {
+        free(keys);
+        return false;
+    }
+    for (i = 0; i < n; i++)
+        keys[i] = &t->v.elems[2 * i];
+    qsort(keys, n, sizeof(*keys), key_cmp);
+    for (i = 0; i < n; i++)
+        f->order[i] = (uint32_t)((keys[i] - t->v.elems) / 2);
+    free(keys);
     return true;
 }
 
@@ -974,7 +1013,11 @@ print_open(tbuf *b, pstack *s, const etf_term *t, bool tp)
         return push(s, t);
     case ETF_MAP:
         tb_put(b, "#{", 2);
-        return push(s, t);
+        if (!push(s, t))
+            return false;
+        if (t->len > 1 && t->len <= MAP_SMALL)
+            return sort_small_map(&s->f[s->n - 1]);
+        return true;
     case ETF_BINARY:
         if (tp)
             put_binary_tp(b, t);
@@ -1028,6 +1071,7 @@ print_step(tbuf *b, pstack *s, bool tp)
     case ETF_MAP:
         if (f->i == 2 * (size_t)t->len) {
             tb_putc(b, '}');
+            free(f->order);
             s->n--;
             return true;
         }
@@ -1040,6 +1084,8 @@ print_step(tbuf *b, pstack *s, bool tp)
          * term_to_binary walks in one order and io_lib in the reverse. */
         if (t->len > MAP_SMALL)
             i = 2 * ((size_t)t->len - 1 - i / 2) + i % 2;
+        else if (f->order != NULL)
+            i = 2 * (size_t)f->order[i / 2] + i % 2;
         return print_open(b, s, &t->v.elems[i], tp);
     case ETF_STRING:
         /* A string segment in the tail of a list. */
@@ -1095,6 +1141,8 @@ etf_format(const etf_term *t, etf_text_fmt fmt, size_t *len)
     ok = print_open(&b, &s, t, tp);
     while (ok && s.n > 0 && !b.oom)
         ok = print_step(&b, &s, tp);
+    while (s.n > 0)
+        free(s.f[--s.n].order);
     free(s.f);
     if (!ok || !tb_reserve(&b, 1)) {
         free(b.p);
