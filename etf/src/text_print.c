@@ -581,6 +581,13 @@ put_double(tbuf *b, double v)
         tb_puts(b, signbit(v) ? "-0.0" : "0.0");
         return;
     }
+    if (!isfinite(v)) {
+        /* No term holds one; a tree built in C might. */
+        tb_puts(b, v != v  ? "#Float<nan>"
+                   : v < 0 ? "#Float<-inf>"
+                           : "#Float<inf>");
+        return;
+    }
     if (v < 0) {
         s[k++] = '-';
         v = -v;
