@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -52,6 +53,7 @@ enum {
     O_DISCOVER,
     O_DISCOVER_INTERVAL,
     O_HTTP,
+    O_START_EPMD,
     O_TLS_CERT,
     O_TLS_KEY,
     O_TLS_CA,
@@ -178,6 +180,18 @@ epmd_port_env(void)
     return 4369;
 }
 
+/* As PID 1 in a container we inherit orphans (the epmd we start, too):
+ * reap them. */
+static void
+sigchld_cb(evutil_socket_t sig, short what, void *arg)
+{
+    (void)sig;
+    (void)what;
+    (void)arg;
+    while (waitpid(-1, NULL, WNOHANG) > 0)
+        ;
+}
+
 static void
 signal_cb(evutil_socket_t sig, short what, void *arg)
 {
@@ -196,6 +210,7 @@ serve_usage(FILE *f)
     fprintf(f,
             "usage: distgw serve -sname NAME | -name NAME [-setcookie C]\n"
             "         [-port MIN-MAX] [-hidden] [-http ADDR:PORT|off]\n"
+            "         [-start_epmd true|false]\n"
             "         [-mailbox NAME]...\n"
             "         [-echo NAME]... [-recorder NAME]... [-print]\n"
             "         [-ticktime SECONDS] [-max-frame BYTES]\n"
@@ -248,13 +263,14 @@ cli_serve(int argc, char **argv)
         {"mailbox-max", required_argument, NULL, O_MBOXMAX},
         {"discover", required_argument, NULL, O_DISCOVER},
         {"http", required_argument, NULL, O_HTTP},
+        {"start_epmd", required_argument, NULL, O_START_EPMD},
         {"discover-interval", required_argument, NULL, O_DISCOVER_INTERVAL},
         {NULL, 0, NULL, 0},
     };
     struct common_opts o = {.tls.verify = -1};
     struct gw g;
     struct event_base *base;
-    struct event *sigs[2];
+    struct event *sigs[3];
     struct mbox_arg mboxes[64];
     struct mailbox *mb;
     size_t nmbox = 0, i;
@@ -262,6 +278,7 @@ cli_serve(int argc, char **argv)
     size_t max_frame = DIST_DEFAULT_MAX_FRAME, mbox_max = 100000;
     bool print = false;
     const char *env, *discover = NULL, *http = NULL;
+    bool start_epmd = true;
     unsigned discover_interval = 10;
     long v;
     int c, rc;
@@ -319,6 +336,11 @@ cli_serve(int argc, char **argv)
         case O_HTTP:
             http = optarg;
             break;
+        case O_START_EPMD:
+            if (strcmp(optarg, "true") != 0 && strcmp(optarg, "false") != 0)
+                goto bad;
+            start_epmd = strcmp(optarg, "true") == 0;
+            break;
         case O_DISCOVER_INTERVAL:
             if ((v = number(optarg, 1, 86400)) < 0)
                 goto bad;
@@ -345,6 +367,7 @@ cli_serve(int argc, char **argv)
     g.ticktime = ticktime;
     g.max_frame = max_frame;
     g.mbox_max = mbox_max;
+    g.start_epmd = start_epmd;
     if (setup_identity(&g, &o, NULL) < 0)
         return 1;
     for (i = 0; i < nmbox; i++) {
@@ -369,8 +392,10 @@ cli_serve(int argc, char **argv)
         return 1;
     sigs[0] = evsignal_new(base, SIGINT, signal_cb, base);
     sigs[1] = evsignal_new(base, SIGTERM, signal_cb, base);
+    sigs[2] = evsignal_new(base, SIGCHLD, sigchld_cb, NULL);
     event_add(sigs[0], NULL);
     event_add(sigs[1], NULL);
+    event_add(sigs[2], NULL);
     event_base_dispatch(base);
     rc = g.creation == 0 ? 1 : 0;
     log_info("stopped");
@@ -602,6 +627,18 @@ cli_ping(int argc, char **argv)
         return 2;
     }
     s->peer = argv[i];
+    if (strchr(s->peer, '@') == NULL) {
+        /* `distgw ping gw`: a node on this host, as a health check. */
+        char host[256], *full = xmalloc(HS_NAME_MAX + 1);
+
+        if (gethostname(host, sizeof(host)) < 0)
+            return 2;
+        host[sizeof(host) - 1] = '\0';
+        if (o.name == NULL)
+            host[strcspn(host, ".")] = '\0';
+        snprintf(full, HS_NAME_MAX + 1, "%s@%s", s->peer, host);
+        s->peer = full;
+    }
     s->start = ping_start;
     rc = oneshot_run(s, &o, ping_deliver);
     if (rc == 1 && !s->done)

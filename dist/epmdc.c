@@ -13,6 +13,8 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <limits.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -115,6 +117,38 @@ alive_read_cb(struct bufferevent *bev, void *arg)
     }
 }
 
+/* Run `epmd -daemon -port P` from our own directory, as erl runs the
+ * epmd of its installation. The daemon detaches; its parent exits at
+ * once and is reaped here. */
+static void
+start_epmd(struct gw *g)
+{
+    char self[PATH_MAX], path[PATH_MAX + 8], port[16];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    char *slash;
+    pid_t pid;
+
+    if (n <= 0)
+        return;
+    self[n] = '\0';
+    if ((slash = strrchr(self, '/')) == NULL)
+        return;
+    *slash = '\0';
+    snprintf(path, sizeof(path), "%s/epmd", self);
+    snprintf(port, sizeof(port), "%u", g->epmd_port);
+    if (access(path, X_OK) != 0) {
+        log_warnx("no EPMD on port %u, and no %s to start", g->epmd_port, path);
+        return;
+    }
+    log_info("no EPMD on port %u: starting %s -daemon", g->epmd_port, path);
+    if ((pid = fork()) == 0) {
+        execl(path, path, "-daemon", "-port", port, (char *)NULL);
+        _exit(127);
+    }
+    if (pid > 0)
+        waitpid(pid, NULL, 0);
+}
+
 static void
 alive_event_cb(struct bufferevent *bev, short what, void *arg)
 {
@@ -139,6 +173,12 @@ alive_event_cb(struct bufferevent *bev, short what, void *arg)
         len = epmd_wire_alive2_req(req, sizeof(req), &n);
         bufferevent_write(bev, req, len);
         return;
+    }
+    if (!(what & BEV_EVENT_EOF) && EVUTIL_SOCKET_ERROR() == ECONNREFUSED &&
+        g->start_epmd && !g->epmd_started) {
+        /* As erl does: no EPMD yet, so start one (ours, next to us). */
+        g->epmd_started = true;
+        start_epmd(g);
     }
     alive_lost(g, what & BEV_EVENT_EOF
                       ? "EPMD closed the connection"

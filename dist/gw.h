@@ -88,7 +88,7 @@ struct conn {
     uint64_t flags; /* negotiated */
     struct hs hs;
     time_t last_read, last_write, since;
-    bool paused; /* reading stopped until our output drains */
+    bool paused;           /* reading stopped until our output drains */
     etf_atom_cache *cache; /* only if the peer uses 'D' headers */
     STAILQ_HEAD(, pending) pending;
     size_t npending;
@@ -128,6 +128,7 @@ struct gw {
     struct bufferevent *alive; /* the registration with EPMD */
     struct event *epmd_retry;
     bool registered;
+    bool start_epmd, epmd_started; /* start our epmd if none answers */
     LIST_HEAD(, conn) conns;
     LIST_HEAD(, mailbox) mailboxes;
     /* messages to pids without a mailbox (client commands, bridge calls) */
