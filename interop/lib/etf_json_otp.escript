@@ -412,10 +412,22 @@ plain_term(0) -> plain_leaf();
 plain_term(D) ->
     case rand:uniform(6) of
         1 -> [plain_term(D - 1) || _ <- lists:seq(1, rand:uniform(4) - 1)];
-        2 -> maps:from_list([{plain_key(), plain_term(D - 1)}
-                             || _ <- lists:seq(1, rand:uniform(4) - 1)]);
+        2 -> plain_map([{plain_key(), plain_term(D - 1)}
+                        || _ <- lists:seq(1, rand:uniform(4) - 1)]);
         _ -> plain_leaf()
     end.
+
+%% A map whose keys print as distinct member names ('' and <<>> would not:
+%% refused, see plain_refusals/0).
+plain_map(Pairs) ->
+    {_, Kept} = lists:foldl(
+                  fun({K, V}, {Seen, Acc}) ->
+                          case maps:is_key(key(K), Seen) of
+                              true -> {Seen, Acc};
+                              false -> {Seen#{key(K) => true}, [{K, V} | Acc]}
+                          end
+                  end, {#{}, []}, Pairs),
+    maps:from_list(Kept).
 
 plain_key() ->
     case rand:uniform(3) of
