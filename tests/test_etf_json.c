@@ -1443,6 +1443,65 @@ typed_mixed_bytes(void **state)
     roundtrip_bytes(big, sizeof(big));
 }
 
+/* Trees no decoder makes but code can build, and the last limits. */
+static void
+odd_terms(void **state)
+{
+    etf_term *t = new_term(), *kv;
+    etf_error e = {0};
+    json_t *j;
+
+    (void)state;
+    etf_set_float(t, NAN);
+    expect_to_err(t, ETF_JSON_TYPED, ETF_E_FLOAT, "not finite");
+    etf_set_float(t, -INFINITY);
+    expect_to_err(t, ETF_JSON_PLAIN, ETF_E_FLOAT, "not finite");
+    t->kind = 99;
+    expect_to_err(t, ETF_JSON_TYPED, ETF_E_TYPE, "unknown kind 99");
+
+    etf_ref *ref = etf_set_ref(arena, t);
+    set_atom(&ref->node, "n@h");
+    ref->len = 6;
+    expect_to_err(t, ETF_JSON_TYPED, ETF_E_REF, "6 words");
+    etf_pid *pid = etf_set_pid(arena, t);
+    etf_set_int(&pid->node, 1);
+    expect_to_err(t, ETF_JSON_TYPED, ETF_E_NODE, "not an atom at $");
+    etf_fun *f = etf_set_fun(arena, t, 0);
+    set_atom(&f->module, "m");
+    etf_set_int(&f->old_index, 0);
+    etf_set_int(&f->old_uniq, 0);
+    etf_set_int(&f->pid, 0);
+    expect_to_err(t, ETF_JSON_TYPED, ETF_E_TYPE, "not a pid at $.fun.pid");
+    t->v.fun->old_uniq = *atom("x");
+    expect_to_err(t, ETF_JSON_TYPED, ETF_E_TYPE,
+                  "not an integer at $.fun.old_uniq");
+
+    /* Atom text that did not come through jansson's parser. */
+    j = json_pack("{s:o}", "atom", json_stringn_nocheck("\xc3", 1));
+    assert_null(etf_from_json(arena, j, ETF_JSON_TYPED, &e));
+    assert_int_equal(e.code, ETF_E_UTF8);
+    assert_non_null(strstr(e.msg, "byte 0 at $.atom"));
+    json_decref(j);
+
+    /* A plain map key too large to print in decimal. */
+    uint8_t *d = calloc(8193, 1);
+    d[8192] = 1;
+    kv = etf_set_map(arena, t, 1);
+    assert_int_equal(etf_set_big(arena, &kv[0], false, d, 8193), 0);
+    etf_set_int(&kv[1], 0);
+    expect_to_err(t, ETF_JSON_PLAIN, ETF_E_LIMIT, "over 8192 bytes");
+    free(d);
+
+    /* Hex digits past the BEAM's bignum limit. */
+    size_t n = 2 * (size_t)ETF_MAX_BIG_BYTES + 1;
+    char *text = malloc(n + 16);
+    strcpy(text, "{\"int\":\"0x");
+    memset(text + 10, 'f', n);
+    strcpy(text + 10 + n, "\"}");
+    expect_from_err(text, ETF_JSON_TYPED, ETF_E_BIG, "hex digits");
+    free(text);
+}
+
 int
 main(void)
 {
@@ -1471,6 +1530,7 @@ main(void)
         cmocka_unit_test_setup_teardown(plain_to_json_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(plain_from_json, setup, teardown),
         cmocka_unit_test_setup_teardown(api_args, setup, teardown),
+        cmocka_unit_test_setup_teardown(odd_terms, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
