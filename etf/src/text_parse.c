@@ -601,6 +601,10 @@ scan(parser *p, token *t)
                 }
             }
         }
+    } else if (c >= 0x80) {
+        /* Outside quotes only Latin-1 letters and spaces may be beyond
+         * ASCII, as in erl_scan. */
+        return fail(p, ETF_E_SYNTAX, start, "illegal character");
     } else {
         t->kind = TK_PUNCT;
         t->punct = (int)c;
