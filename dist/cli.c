@@ -451,7 +451,7 @@ oneshot_down(struct conn *c, const char *why)
                 s->peer);
     else
         fprintf(stderr, "distgw: %s: %s failed: %s\n", s->peer,
-                c->state == CONN_HANDSHAKE    ? hs_strstate(c->hs.state)
+                c->state == CONN_HANDSHAKE    ? hs_step(&c->hs)
                 : c->state == CONN_LOOKUP     ? "EPMD lookup"
                 : c->state == CONN_CONNECTING ? "connect"
                                               : "connection",

@@ -110,7 +110,7 @@ conn_close(struct conn *c, const char *why)
     if (c->on_down != NULL) {
         /* A one-shot command reports it itself, with the step. */
         log_debug("%s %s: %s: %s", c->addr, c->peer,
-                  c->state == CONN_HANDSHAKE ? hs_strstate(c->hs.state)
+                  c->state == CONN_HANDSHAKE ? hs_step(&c->hs)
                                              : strconnstate(c->state),
                   why);
         c->on_down(c, why);
@@ -119,7 +119,7 @@ conn_close(struct conn *c, const char *why)
     else
         log_warnx("%s%s%s: %s failed: %s", c->addr, c->peer[0] ? " " : "",
                   c->peer,
-                  c->state == CONN_HANDSHAKE ? hs_strstate(c->hs.state)
+                  c->state == CONN_HANDSHAKE ? hs_step(&c->hs)
                                              : strconnstate(c->state),
                   why);
     if (c->state == CONN_HANDSHAKE)
@@ -132,7 +132,7 @@ conn_close(struct conn *c, const char *why)
 
         snprintf(step, sizeof(step), "%s: %s",
                  was_up                   ? "connection"
-                 : prev == CONN_HANDSHAKE ? hs_strstate(c->hs.state)
+                 : prev == CONN_HANDSHAKE ? hs_step(&c->hs)
                  : prev == CONN_LOOKUP    ? "EPMD lookup"
                                           : strconnstate(prev),
                  why);

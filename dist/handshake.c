@@ -51,6 +51,12 @@ hs_strstate(enum hs_state s)
     return "?";
 }
 
+const char *
+hs_step(const struct hs *h)
+{
+    return h->state == HS_FAILED ? "handshake" : hs_strstate(h->state);
+}
+
 static enum hs_result fail(struct hs *h, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 

@@ -89,6 +89,9 @@ enum hs_result hs_input(struct hs *h, const uint8_t *msg, size_t len);
 enum hs_result hs_status(struct hs *h, enum hs_status status);
 /* The state's name, for logs. */
 const char *hs_strstate(enum hs_state s);
+/* The step to name in a log: the state, or "handshake" once it failed
+ * (h->error then names the step that failed). */
+const char *hs_step(const struct hs *h);
 /* MD5(cookie ++ decimal(challenge)) into out[16]. */
 void hs_digest(const char *cookie, uint32_t challenge, uint8_t out[16]);
 /* The flags a peer must have, after expanding the OTP 25 digest bit;
