@@ -916,6 +916,26 @@ test_strstate(void **state)
     assert_string_equal(hs_strstate((enum hs_state)99), "?");
 }
 
+/* A failed handshake names the step once, in the error, not "failed". */
+static void
+test_step_after_failure(void **state)
+{
+    struct hs *h = new_acceptor(COOKIE, 2);
+    struct buf m;
+
+    (void)state;
+    assert_string_equal(hs_step(h), "recv_name");
+    name_msg(&m, OTP25_FLAGS, PEER_CREATION, PEER);
+    hs_input(h, m.b, m.n);
+    hs_status(h, HS_STATUS_OK);
+    assert_string_equal(hs_step(h), "recv_challenge_reply");
+    reply_msg(&m, PEER_CHALLENGE, MD5_OTHER_OURS);
+    assert_int_equal(hs_input(h, m.b, m.n), HS_FAIL);
+    assert_string_equal(hs_step(h), "handshake");
+    assert_int_equal(strncmp(h->error, "recv_challenge_reply: ", 22), 0);
+    free(h);
+}
+
 static void
 test_init_rejects_long_names(void **state)
 {
@@ -963,6 +983,7 @@ main(void)
         cmocka_unit_test(test_both_roles_together),
         cmocka_unit_test(test_after_done),
         cmocka_unit_test(test_strstate),
+        cmocka_unit_test(test_step_after_failure),
         cmocka_unit_test(test_init_rejects_long_names),
     };
 
