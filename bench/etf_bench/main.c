@@ -507,7 +507,7 @@ ei_encode_tree(ei_x_buff *x, const etf_term *t)
 
 enum phase { DECODE, SKIP, ENCODE };
 
-static etf_arena *pass_arena;
+static etf_arena *pass_arena, *tree_arena;
 static uint8_t *out_buf;
 static size_t out_cap;
 static ei_x_buff xbuf;
@@ -620,6 +620,24 @@ measure(enum phase ph, double *ours_mbs, double *ei_mbs)
     *ei_mbs = (double)total_bytes * n_ei / t_ei / 1e6;
 }
 
+/* Free what load() made. */
+static void
+unload(void)
+{
+    size_t i;
+
+    for (i = 0; i < nsamples; i++) {
+        free(samples[i].bytes);
+        free(samples[i].name);
+    }
+    free(samples);
+    free(scratch);
+    free(out_buf);
+    ei_x_free(&xbuf);
+    etf_arena_free(pass_arena);
+    etf_arena_free(tree_arena);
+}
+
 static void
 load(const char *dir)
 {
@@ -636,7 +654,7 @@ load(const char *dir)
     else if ((names = list_dir(dir, &count)) == NULL)
         die("%s: no .etf files (nor in %s)", dir, sub);
     samples = xmalloc(count * sizeof(*samples));
-    if ((trees = etf_arena_new()) == NULL)
+    if ((trees = tree_arena = etf_arena_new()) == NULL)
         die("out of memory");
     for (i = 0; i < count; i++) {
         struct sample s;
@@ -697,6 +715,8 @@ load(const char *dir)
             (size_t)index != s->len) {
             ei_fails++;
             total_bytes -= s->len;
+            free(s->bytes);
+            free(s->name);
             samples[i--] = samples[--nsamples];
             continue;
         }
@@ -709,6 +729,8 @@ load(const char *dir)
             /* ei keeps node, module and function names NUL-terminated */
             ei_lossy++;
             total_bytes -= s->len;
+            free(s->bytes);
+            free(s->name);
             samples[i--] = samples[--nsamples];
         }
         etf_arena_free(a);
@@ -748,6 +770,7 @@ main(int argc, char **argv)
         }
         printf("etf-bench: libetf %s %.1f MB/s\n", argv[2],
                (double)total_bytes * n / (now() - t0) / 1e6);
+        unload();
         return 0;
     }
     if (argc != 2) {
@@ -785,5 +808,6 @@ main(int argc, char **argv)
            "        (MB/s counts the corpus bytes the terms came from)\n");
     printf("etf-bench: decode %.2fx ei, skip %.2fx ei, encode %.2fx ei\n",
            d_ours / d_ei, s_ours / s_ei, e_ours / e_ei);
+    unload();
     return sink == 42 ? 3 : 0;
 }
