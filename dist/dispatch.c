@@ -296,13 +296,15 @@ dispatch(struct conn *c, struct ctl_msg *m, etf_arena *a)
     case DOP_MONITOR_P:
         if (atom_is(m->to, "net_kernel"))
             return; /* always alive; must not answer noproc */
-        if (g->deliver != NULL && m->to->kind == ETF_PID &&
-            gw_is_ours(g, m->to))
-            return; /* a one-shot command's own pid: alive while it runs */
         if ((mb = target(g, m->to)) != NULL) {
             mbox_watch(mb, true, m->from, m->ref, m->to->kind == ETF_ATOM);
             return;
         }
+        /* Mailboxes first: with a deliver hook (the bridge) set, every
+         * pid of ours would otherwise be taken for the hook's own. */
+        if (g->deliver != NULL && m->to->kind == ETF_PID &&
+            gw_is_ours(g, m->to))
+            return; /* a one-shot command's own pid: alive while it runs */
         /* {21, To, From, Ref, noproc}: DOWN right away, as OTP does */
         e = etf_set_tuple(a, &ctl, 5);
         etf_set_int(&e[0], DOP_MONITOR_P_EXIT);
