@@ -8,6 +8,7 @@
  * The printer keeps its own stack of open containers, so the depth of a
  * term costs heap, never C stack: a 1,000,000-deep list prints.
  */
+#include <locale.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -99,18 +100,24 @@ static void
 tb_u64(tbuf *b, uint64_t v)
 {
     char s[24];
-    int n = snprintf(s, sizeof(s), "%llu", (unsigned long long)v);
+    size_t i = sizeof(s);
 
-    tb_put(b, s, (size_t)n);
+    do {
+        s[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    tb_put(b, s + i, sizeof(s) - i);
 }
 
 static void
 tb_i64(tbuf *b, int64_t v)
 {
-    char s[24];
-    int n = snprintf(s, sizeof(s), "%lld", (long long)v);
-
-    tb_put(b, s, (size_t)n);
+    if (v < 0) {
+        tb_putc(b, '-');
+        tb_u64(b, 0 - (uint64_t)v);
+    } else {
+        tb_u64(b, (uint64_t)v);
+    }
 }
 
 /* ------------------------------------------------------------------ */
@@ -488,13 +495,15 @@ split_e(const char *s, char *digits, int *ndigits, int *exp10)
     *exp10 = atoi(s + 1);
 }
 
-/* Read back digits (n of them, d1.d2...dn) times 10^exp10. */
+/* Read back digits (n of them, d1.d2...dn) times 10^exp10; dp is the C
+ * library's decimal point, which strtod wants. */
 static double
-read_back(const char *digits, int n, int exp10)
+read_back(const char *digits, int n, int exp10, char dp)
 {
     char s[48];
 
-    snprintf(s, sizeof(s), "%c.%.*se%d", digits[0], n - 1, digits + 1, exp10);
+    snprintf(s, sizeof(s), "%c%c%.*se%d", digits[0], dp, n - 1, digits + 1,
+             exp10);
     return strtod(s, NULL);
 }
 
@@ -530,36 +539,58 @@ bump(char *digits, int n, int *exp10, int dir)
     }
 }
 
+/* Find p significant digits that read back as v: the nearest p-digit
+ * decimal, or when it falls outside v's rounding interval (lopsided at
+ * powers of two) its neighbour on the other side of v. A p-digit number
+ * inside the interval is one of those two, so this is exact. */
+static bool
+try_digits(double v, int p, char dp, char *digits, int *n, int *exp10)
+{
+    char s[48], cand[24];
+    int e, ce;
+    double r;
+
+    snprintf(s, sizeof(s), "%.*e", p - 1, v);
+    split_e(s, digits, n, &e);
+    r = read_back(digits, *n, e, dp);
+    if (r == v) {
+        *exp10 = e;
+        return true;
+    }
+    memcpy(cand, digits, (size_t)*n);
+    ce = e;
+    bump(cand, *n, &ce, r < v ? 1 : -1);
+    if (read_back(cand, *n, ce, dp) == v) {
+        memcpy(digits, cand, (size_t)*n);
+        *exp10 = ce;
+        return true;
+    }
+    return false;
+}
+
 /* Find the shortest decimal digits that read back as v (v > 0, finite),
- * choosing the nearest when several of that length do: the digits that
- * float_to_list(V, [short]) prints. Returns the digit count. */
+ * the nearest when several of that length do: the digits that
+ * float_to_list(V, [short]) prints. If p digits can, p + 1 can, so a
+ * binary search over 1..17 finds the shortest. Returns the count. */
 static int
 shortest_digits(double v, char *digits, int *exp10)
 {
-    char s[48], cand[24];
-    int p, n, e, ce;
-    double r;
+    const struct lconv *lc = localeconv();
+    char dp = lc != NULL && lc->decimal_point != NULL && lc->decimal_point[0]
+                  ? lc->decimal_point[0]
+                  : '.';
+    int lo = 1, hi = 17, mid, n;
+    char s[48];
 
-    for (p = 1; p <= 17; p++) {
-        snprintf(s, sizeof(s), "%.*e", p - 1, v);
-        split_e(s, digits, &n, &e);
-        r = read_back(digits, n, e);
-        if (r == v) {
-            *exp10 = e;
-            return n;
-        }
-        /* The nearest p-digit number is outside v's rounding interval;
-         * the interval is lopsided at powers of two, so the neighbour
-         * on the other side of v may still be inside it. */
-        memcpy(cand, digits, (size_t)n);
-        ce = e;
-        bump(cand, n, &ce, r < v ? 1 : -1);
-        if (read_back(cand, n, ce) == v) {
-            memcpy(digits, cand, (size_t)n);
-            *exp10 = ce;
-            return n;
-        }
+    while (lo < hi) {
+        mid = (lo + hi) / 2;
+        if (try_digits(v, mid, dp, digits, &n, exp10))
+            hi = mid;
+        else
+            lo = mid + 1;
     }
+    if (try_digits(v, lo, dp, digits, &n, exp10))
+        return n;
     /* 17 significant digits always read back. */
     snprintf(s, sizeof(s), "%.16e", v);
     split_e(s, digits, &n, exp10);
