@@ -45,6 +45,14 @@
 /* Bytes of a member name shown in a path. */
 #define JSON_PATH_KEY_MAX 24
 
+/* Functions on the recursion path, and the ones they call, are kept out of
+ * line so that each level costs small frames (see JSON_MAX_DEPTH). */
+#if defined(__GNUC__)
+#define JSON_NOINLINE __attribute__((noinline))
+#else
+#define JSON_NOINLINE
+#endif
+
 /* One step of the path from the root to the value at hand, kept on the C
  * stack and rendered only when something goes wrong. NULL is the root. */
 struct jpath {
@@ -184,7 +192,7 @@ static const char b64_alphabet[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 /* Encode n bytes as padded standard base64 into a new string. */
-static json_t *
+JSON_NOINLINE static json_t *
 b64_json(const uint8_t *p, size_t n)
 {
     size_t outlen = (n + 2) / 3 * 4;
@@ -319,7 +327,7 @@ hex_value(unsigned char ch)
 /* Write a magnitude (little-endian bytes, no high zero bytes) as decimal
  * or, above JSON_DEC_MAX_BYTES, as 0x-prefixed hexadecimal; NULL on out of
  * memory. The caller frees the string. */
-static char *
+JSON_NOINLINE static char *
 mag_to_text(bool negative, const uint8_t *d, size_t n)
 {
     char *out, *o;
@@ -393,7 +401,7 @@ mag_to_text(bool negative, const uint8_t *d, size_t n)
 
 /* Parse the text of {"int":...} into t: -?(0|[1-9][0-9]*) in decimal, or
  * -?0x followed by hexadecimal digits without leading zeros. */
-static int
+JSON_NOINLINE static int
 text_to_int(struct jctx *c, const char *s, size_t len, etf_term *t,
             const struct jpath *p)
 {
@@ -562,7 +570,7 @@ str_json(struct jctx *c, const char *s, size_t len, const struct jpath *p)
 /* An integer of any size as a JSON number where exact, else {"int":...}
  * (the typed form) or an error (the plain form, which jansson can only
  * carry up to 64 bits). */
-static json_t *
+JSON_NOINLINE static json_t *
 int_json(struct jctx *c, bool big, int64_t v, bool negative, const uint8_t *d,
          size_t n, unsigned lvl, const struct jpath *p)
 {
@@ -601,7 +609,7 @@ int_json(struct jctx *c, bool big, int64_t v, bool negative, const uint8_t *d,
     return wrap(c, "int", j, p);
 }
 
-static json_t *
+JSON_NOINLINE static json_t *
 term_int_json(struct jctx *c, const etf_term *t, unsigned lvl,
               const struct jpath *p)
 {
@@ -613,7 +621,7 @@ term_int_json(struct jctx *c, const etf_term *t, unsigned lvl,
     return NULL;
 }
 
-static json_t *
+JSON_NOINLINE static json_t *
 u64_json(struct jctx *c, uint64_t v, unsigned lvl, const struct jpath *p)
 {
     uint8_t d[8];
@@ -636,7 +644,7 @@ atom_text(struct jctx *c, const etf_term *t, const struct jpath *p)
 }
 
 /* The inner object of a pid: {"node":..,"id":..,"serial":..,"creation":..}. */
-static json_t *
+JSON_NOINLINE static json_t *
 pid_fields(struct jctx *c, const etf_pid *pid, const struct jpath *p)
 {
     json_t *o = json_object();
@@ -652,7 +660,7 @@ pid_fields(struct jctx *c, const etf_pid *pid, const struct jpath *p)
     return o;
 }
 
-static json_t *
+JSON_NOINLINE static json_t *
 hex16_json(const uint8_t *u)
 {
     static const char hexdig[] = "0123456789abcdef";
@@ -671,7 +679,7 @@ hex16_json(const uint8_t *u)
  * however it was built; the typed form takes only t's own cells, since a
  * nested tail is encoded as it is. *tail is where the cells end (NULL for
  * a proper list). */
-static json_t *
+JSON_NOINLINE static json_t *
 list_elems(struct jctx *c, const etf_term *t, unsigned lvl,
            const struct jpath *p, const etf_term **tail)
 {
@@ -729,7 +737,7 @@ is_byte(const etf_term *t)
  * ETF_LIST (LIST_EXT) is an array too, unless every element is such an
  * integer (which as an array would read back as ETF_STRING) or its tail is
  * not [], and then it is {"list":[...]} or {"list":[...],"tail":...}. */
-static json_t *
+JSON_NOINLINE static json_t *
 list_json(struct jctx *c, const etf_term *t, unsigned lvl,
           const struct jpath *p)
 {
@@ -774,7 +782,7 @@ list_json(struct jctx *c, const etf_term *t, unsigned lvl,
 
 /* A map key as the member name of a plain-form object, into a new string
  * (*len its length); NULL with the error set if it cannot be one. */
-static char *
+JSON_NOINLINE static char *
 plain_key(struct jctx *c, const etf_term *k, size_t *len, const struct jpath *p)
 {
     char *s = NULL;
@@ -825,7 +833,7 @@ plain_key(struct jctx *c, const etf_term *k, size_t *len, const struct jpath *p)
     return NULL;
 }
 
-static json_t *
+JSON_NOINLINE static json_t *
 map_json(struct jctx *c, const etf_term *t, unsigned lvl, const struct jpath *p)
 {
     json_t *o, *arr;
@@ -904,7 +912,7 @@ map_json(struct jctx *c, const etf_term *t, unsigned lvl, const struct jpath *p)
     return wrap(c, "map", arr, p);
 }
 
-static json_t *
+JSON_NOINLINE static json_t *
 fun_json(struct jctx *c, const etf_term *t, unsigned lvl, const struct jpath *p)
 {
     const etf_fun *f = t->v.fun;
@@ -950,8 +958,43 @@ fun_json(struct jctx *c, const etf_term *t, unsigned lvl, const struct jpath *p)
     return wrap(c, "fun", o, p);
 }
 
-static json_t *
-to_json(struct jctx *c, const etf_term *t, unsigned lvl, const struct jpath *p)
+/* {"tuple":[...]}. */
+JSON_NOINLINE static json_t *
+tuple_json(struct jctx *c, const etf_term *t, unsigned lvl,
+           const struct jpath *p)
+{
+    struct jpath tp = jp_key(p, "tuple", 5);
+    json_t *arr;
+
+    if (c->form == ETF_JSON_PLAIN) {
+        jerr(c, p, ETF_E_JSON, "a tuple");
+        return NULL;
+    }
+    if (jdepth(c, lvl + 2, p) != 0)
+        return NULL;
+    arr = json_array();
+    if (arr == NULL) {
+        jnomem(c, p);
+        return NULL;
+    }
+    for (uint32_t i = 0; i < t->len; i++) {
+        struct jpath ep = jp_index(&tp, i);
+        json_t *e = to_json(c, &t->v.elems[i], lvl + 2, &ep);
+        if (e == NULL || json_array_append_new(arr, e) != 0) {
+            if (e != NULL)
+                jnomem(c, &ep);
+            json_decref(arr);
+            return NULL;
+        }
+    }
+    return wrap(c, "tuple", arr, p);
+}
+
+/* Every kind that holds no other term (pids, ports, refs and exports hold
+ * atoms only). */
+JSON_NOINLINE static json_t *
+leaf_json(struct jctx *c, const etf_term *t, unsigned lvl,
+          const struct jpath *p)
 {
     bool plain = c->form == ETF_JSON_PLAIN;
     json_t *o, *arr;
@@ -988,35 +1031,6 @@ to_json(struct jctx *c, const etf_term *t, unsigned lvl, const struct jpath *p)
         if (o == NULL)
             jnomem(c, p);
         return o;
-    case ETF_LIST:
-    case ETF_STRING:
-        return list_json(c, t, lvl, p);
-    case ETF_TUPLE: {
-        struct jpath tp = jp_key(p, "tuple", 5);
-
-        if (plain) {
-            jerr(c, p, ETF_E_JSON, "a tuple");
-            return NULL;
-        }
-        if (jdepth(c, lvl + 2, p) != 0)
-            return NULL;
-        arr = json_array();
-        if (arr == NULL) {
-            jnomem(c, p);
-            return NULL;
-        }
-        for (uint32_t i = 0; i < t->len; i++) {
-            struct jpath ep = jp_index(&tp, i);
-            json_t *e = to_json(c, &t->v.elems[i], lvl + 2, &ep);
-            if (e == NULL || json_array_append_new(arr, e) != 0) {
-                if (e != NULL)
-                    jnomem(c, &ep);
-                json_decref(arr);
-                return NULL;
-            }
-        }
-        return wrap(c, "tuple", arr, p);
-    }
     case ETF_BINARY:
         if (plain) {
             size_t bad;
@@ -1056,8 +1070,6 @@ to_json(struct jctx *c, const etf_term *t, unsigned lvl, const struct jpath *p)
                 json_integer((json_int_t)(t->len - 1) * 8 + t->aux), p);
         o = put(c, o, "data", b64_json(t->v.bytes, t->len), p);
         return wrap(c, "bitstring", o, p);
-    case ETF_MAP:
-        return map_json(c, t, lvl, p);
     case ETF_LOCAL:
         if (plain)
             break;
@@ -1118,9 +1130,7 @@ to_json(struct jctx *c, const etf_term *t, unsigned lvl, const struct jpath *p)
         o = put(c, o, "arity", json_integer(t->v.exp->arity), p);
         return wrap(c, "export", o, p);
     case ETF_FUN:
-        if (plain)
-            break;
-        return fun_json(c, t, lvl, p);
+        break;
     default:
         jerr(c, p, ETF_E_TYPE, "a term of unknown kind %u", t->kind);
         return NULL;
@@ -1133,6 +1143,26 @@ to_json(struct jctx *c, const etf_term *t, unsigned lvl, const struct jpath *p)
     };
     jerr(c, p, ETF_E_JSON, "%s", kind_name[t->kind]);
     return NULL;
+}
+
+static json_t *
+to_json(struct jctx *c, const etf_term *t, unsigned lvl, const struct jpath *p)
+{
+    switch (t->kind) {
+    case ETF_LIST:
+    case ETF_STRING:
+        return list_json(c, t, lvl, p);
+    case ETF_TUPLE:
+        return tuple_json(c, t, lvl, p);
+    case ETF_MAP:
+        return map_json(c, t, lvl, p);
+    case ETF_FUN:
+        if (c->form == ETF_JSON_PLAIN)
+            return leaf_json(c, t, lvl, p);
+        return fun_json(c, t, lvl, p);
+    default:
+        return leaf_json(c, t, lvl, p);
+    }
 }
 
 /* ------------------------------------------------------------------ */
@@ -1176,7 +1206,7 @@ want(struct jctx *c, const json_t *j, json_type type, const char *what,
 }
 
 /* A JSON string as an atom: at most 255 characters of valid UTF-8. */
-static int
+JSON_NOINLINE static int
 atom_from(struct jctx *c, const json_t *j, etf_term *t, const struct jpath *p)
 {
     const char *s;
@@ -1201,7 +1231,7 @@ atom_from(struct jctx *c, const json_t *j, etf_term *t, const struct jpath *p)
 
 /* A JSON string or array element as an unsigned integer up to max: a
  * JSON integer, or in the typed form also {"int":"..."}. */
-static int
+JSON_NOINLINE static int
 uint_from(struct jctx *c, const json_t *j, uint64_t max, uint64_t *out,
           const struct jpath *p)
 {
@@ -1282,7 +1312,7 @@ exact_fields(struct jctx *c, const json_t *j, const char *const *names,
     return 0;
 }
 
-static int
+JSON_NOINLINE static int
 pid_from(struct jctx *c, const json_t *j, etf_term *t, const struct jpath *p)
 {
     static const char *const names[] = {"node", "id", "serial", "creation"};
@@ -1302,7 +1332,7 @@ pid_from(struct jctx *c, const json_t *j, etf_term *t, const struct jpath *p)
     return 0;
 }
 
-static int
+JSON_NOINLINE static int
 port_from(struct jctx *c, const json_t *j, etf_term *t, const struct jpath *p)
 {
     static const char *const names[] = {"node", "id", "creation"};
@@ -1321,7 +1351,7 @@ port_from(struct jctx *c, const json_t *j, etf_term *t, const struct jpath *p)
     return 0;
 }
 
-static int
+JSON_NOINLINE static int
 ref_from(struct jctx *c, const json_t *j, etf_term *t, const struct jpath *p)
 {
     static const char *const names[] = {"node", "id", "creation"};
@@ -1355,7 +1385,7 @@ ref_from(struct jctx *c, const json_t *j, etf_term *t, const struct jpath *p)
     return 0;
 }
 
-static int
+JSON_NOINLINE static int
 export_from(struct jctx *c, const json_t *j, etf_term *t, const struct jpath *p)
 {
     static const char *const names[] = {"module", "function", "arity"};
@@ -1389,7 +1419,7 @@ int_from(struct jctx *c, const json_t *j, etf_term *t, unsigned lvl,
     return jerr(c, p, ETF_E_JSON, "expected an integer");
 }
 
-static int
+JSON_NOINLINE static int
 fun_from(struct jctx *c, const json_t *j, etf_term *t, unsigned lvl,
          const struct jpath *p)
 {
@@ -1465,7 +1495,7 @@ fun_from(struct jctx *c, const json_t *j, etf_term *t, unsigned lvl,
 }
 
 /* A base64 string into bytes in the arena. */
-static int
+JSON_NOINLINE static int
 b64_from(struct jctx *c, const json_t *j, uint8_t **out, size_t *len,
          const struct jpath *p)
 {
@@ -1488,7 +1518,7 @@ b64_from(struct jctx *c, const json_t *j, uint8_t **out, size_t *len,
     return 0;
 }
 
-static int
+JSON_NOINLINE static int
 bitstring_from(struct jctx *c, const json_t *j, etf_term *t,
                const struct jpath *p)
 {
@@ -1522,7 +1552,7 @@ bitstring_from(struct jctx *c, const json_t *j, etf_term *t,
 }
 
 /* Check the keys of a map for duplicates without changing its order. */
-static int
+JSON_NOINLINE static int
 map_check_dups(struct jctx *c, const etf_term *m, const struct jpath *p)
 {
     etf_term tmp = *m;
@@ -1548,7 +1578,7 @@ map_check_dups(struct jctx *c, const etf_term *m, const struct jpath *p)
 }
 
 /* An object {"name": value, ...} as a map with binary keys. */
-static int
+JSON_NOINLINE static int
 object_map_from(struct jctx *c, const json_t *j, etf_term *t, unsigned lvl,
                 const struct jpath *p)
 {
@@ -1581,7 +1611,7 @@ object_map_from(struct jctx *c, const json_t *j, etf_term *t, unsigned lvl,
 }
 
 /* {"map": [[k, v], ...]} or {"map": {"name": v, ...}}. */
-static int
+JSON_NOINLINE static int
 map_from(struct jctx *c, const json_t *j, etf_term *t, unsigned lvl,
          const struct jpath *p)
 {
@@ -1620,7 +1650,7 @@ map_from(struct jctx *c, const json_t *j, etf_term *t, unsigned lvl,
 /* An array as a list: [] is NIL, an array of integers 0..255 a string
  * (STRING_EXT), anything else a list (LIST_EXT) with [] as its tail. With
  * as_list, always a list, and *tailp (if not NULL) is its tail's slot. */
-static int
+JSON_NOINLINE static int
 array_from(struct jctx *c, const json_t *arr, bool as_list, etf_term *t,
            unsigned lvl, const struct jpath *p, etf_term **tailp)
 {
@@ -1669,7 +1699,7 @@ array_from(struct jctx *c, const json_t *arr, bool as_list, etf_term *t,
 /* {"list": [...], "tail": T}, or {"list": [...]} for a proper list: a
  * LIST_EXT whatever its elements, and T kept as the tail as it is (a list
  * tail is not joined to the list: LIST_EXT cells nest on the wire too). */
-static int
+JSON_NOINLINE static int
 improper_from(struct jctx *c, const json_t *j, etf_term *t, unsigned lvl,
               const struct jpath *p)
 {
@@ -1690,8 +1720,33 @@ improper_from(struct jctx *c, const json_t *j, etf_term *t, unsigned lvl,
     return from_json(c, tj, tail, lvl + 1, &tp);
 }
 
+/* {"tuple": v}, v enclosed by lvl containers. */
+JSON_NOINLINE static int
+tuple_from(struct jctx *c, const json_t *v, etf_term *t, unsigned lvl,
+           const struct jpath *p)
+{
+    etf_term *el;
+    size_t n;
+
+    if (want(c, v, JSON_ARRAY, "an array", p) != 0 ||
+        jdepth(c, lvl + 1, p) != 0)
+        return -1;
+    n = json_array_size(v);
+    if (n > UINT32_MAX)
+        return jerr(c, p, ETF_E_LIMIT, "tuple too large");
+    el = etf_set_tuple(c->a, t, (uint32_t)n);
+    if (el == NULL && n > 0)
+        return jnomem(c, p);
+    for (size_t i = 0; i < n; i++) {
+        struct jpath ep = jp_index(p, i);
+        if (from_json(c, json_array_get(v, i), &el[i], lvl + 1, &ep) != 0)
+            return -1;
+    }
+    return 0;
+}
+
 /* The typed form's objects: one reserved key, or "list" and "tail". */
-static int
+JSON_NOINLINE static int
 typed_object_from(struct jctx *c, const json_t *j, etf_term *t, unsigned lvl,
                   const struct jpath *p)
 {
@@ -1736,26 +1791,8 @@ typed_object_from(struct jctx *c, const json_t *j, etf_term *t, unsigned lvl,
     }
     if (KEY_IS("list"))
         return improper_from(c, j, t, lvl, p);
-    if (KEY_IS("tuple")) {
-        etf_term *el;
-        size_t n_el;
-
-        if (want(c, v, JSON_ARRAY, "an array", &kp) != 0 ||
-            jdepth(c, lvl + 2, &kp) != 0)
-            return -1;
-        n_el = json_array_size(v);
-        if (n_el > UINT32_MAX)
-            return jerr(c, &kp, ETF_E_LIMIT, "tuple too large");
-        el = etf_set_tuple(c->a, t, (uint32_t)n_el);
-        if (el == NULL && n_el > 0)
-            return jnomem(c, &kp);
-        for (size_t i = 0; i < n_el; i++) {
-            struct jpath ep = jp_index(&kp, i);
-            if (from_json(c, json_array_get(v, i), &el[i], lvl + 2, &ep))
-                return -1;
-        }
-        return 0;
-    }
+    if (KEY_IS("tuple"))
+        return tuple_from(c, v, t, lvl + 1, &kp);
     if (KEY_IS("map"))
         return map_from(c, v, t, lvl + 1, &kp);
     if (KEY_IS("fun") || KEY_IS("pid") || KEY_IS("port") || KEY_IS("ref") ||
