@@ -8,11 +8,12 @@
  * OTP 27's json module and refuses what that module cannot express.
  * docs/json.md is the contract of both.
  *
- * Both directions recurse, one C frame per JSON nesting level, and stop at
- * JSON_MAX_DEPTH levels, jansson's own parsing limit: whatever we print can
- * be read back, and a json_t built in code (even a cyclic one) cannot run
- * us off the stack. Long lists and nested list tails are loops, not
- * recursion.
+ * Both directions recurse, a few small frames per JSON nesting level, and
+ * stop at JSON_MAX_DEPTH levels, within jansson's own parsing limit:
+ * whatever we print can be read back, and a json_t built in code (even a
+ * cyclic one) cannot run us off the stack. At the limit this takes about
+ * as much stack as jansson's parser and printer do for the same text
+ * (docs/json.md has the figures). Long lists are loops, not recursion.
  */
 #include <inttypes.h>
 #include <math.h>
