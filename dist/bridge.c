@@ -15,51 +15,21 @@
 #include <jansson.h>
 
 #include "addr.h"
+#include "api.h"
 #include "dist_proto.h"
 #include "gw.h"
 #include "log.h"
 #include "xmalloc.h"
 
-/* Request bodies larger than this are refused with 413. */
-#define BRIDGE_MAX_BODY (8u * 1024 * 1024)
 /* Long polls waiting at once, and event streams open at once. */
 #define BRIDGE_MAX_POLLS 256
 #define BRIDGE_MAX_STREAMS 64
 /* An event stream whose unsent output passes this is dropped. */
 #define BRIDGE_STREAM_MAX_BUFFER (4u * 1024 * 1024)
-/* Default and largest call timeouts, and the longest long poll. */
-#define BRIDGE_DEFAULT_TIMEOUT_MS 5000
-#define BRIDGE_MAX_TIMEOUT_MS 600000
-#define BRIDGE_MAX_WAIT_MS 300000
-/* Messages one GET takes at most. */
-#define BRIDGE_MAX_TAKE 10000
 
-#define ETF_MIME "application/x-erlang-binary"
-
-enum route {
-    R_HEALTHZ,
-    R_METRICS,
-    R_NODES,
-    R_NAMES,
-    R_SEND,
-    R_RPC,
-    R_CALL,
-    R_MAILBOXES,
-    R_MAILBOX,
-    R_MESSAGES,
-    R_EVENTS,
-    R_OTHER,
-    R_COUNT
-};
-
-static const char *const route_names[R_COUNT] = {
-    "/healthz",        "/metrics",
-    "/nodes",          "/names",
-    "/send",           "/rpc",
-    "/call",           "/mailboxes",
-    "/mailboxes/NAME", "/mailboxes/NAME/messages",
-    "/events",         "other",
-};
+#define ETF_MIME API_ETF_MIME
+#define BRIDGE_STR2(x) #x
+#define BRIDGE_STR(x) BRIDGE_STR2(x)
 
 /* Statuses we count per route. */
 static const int counted_status[] = {200, 201, 202, 204, 400, 404, 405, 409,
@@ -73,7 +43,7 @@ struct waiter {
     LIST_ENTRY(waiter) entry;
     struct bridge *b;
     enum wait_kind kind;
-    enum route route;
+    enum api_route route;
     struct evhttp_request *req;
     struct event *timer;
     etf_json_form form;
@@ -88,8 +58,8 @@ struct waiter {
     struct evbuffer *output; /* what the call printed (io requests) */
     /* W_SEND: what to send once the node is up */
     etf_term ctl, msg;
-    /* W_POLL */
-    struct mailbox *mb;
+    /* W_POLL: the mailbox by name (it may be closed while we wait) */
+    char mbname[ETF_MAX_ATOM_BYTES + 1];
     size_t max;
 };
 
@@ -106,7 +76,7 @@ struct bridge {
     LIST_HEAD(, waiter) waiters;
     LIST_HEAD(, stream) streams;
     unsigned npolls, nstreams;
-    uint64_t requests[R_COUNT][NSTATUS + 1];
+    uint64_t requests[API_R_COUNT][NSTATUS + 1];
     uint64_t streams_dropped, events_sent;
     uint64_t msgs_by_op[DOP_UNLINK_ID_ACK + 1];
 };
@@ -116,7 +86,7 @@ struct bridge {
 /* ------------------------------------------------------------------ */
 
 static void
-count(struct bridge *b, enum route r, int status)
+count(struct bridge *b, enum api_route r, int status)
 {
     size_t i;
 
@@ -127,7 +97,7 @@ count(struct bridge *b, enum route r, int status)
 }
 
 static void
-reply_json(struct bridge *b, struct evhttp_request *req, enum route r,
+reply_json(struct bridge *b, struct evhttp_request *req, enum api_route r,
            int status, json_t *body)
 {
     struct evbuffer *out = evbuffer_new();
@@ -148,7 +118,7 @@ reply_json(struct bridge *b, struct evhttp_request *req, enum route r,
 
 /* {"error": what, "detail": detail} with status. */
 static void
-reply_error(struct bridge *b, struct evhttp_request *req, enum route r,
+reply_error(struct bridge *b, struct evhttp_request *req, enum api_route r,
             int status, const char *what, const char *detail)
 {
     json_t *j = json_pack("{s:s}", "error", what);
@@ -166,7 +136,7 @@ term_json(const etf_term *t, etf_json_form form, etf_error *err)
 }
 
 static void
-reply_etf(struct bridge *b, struct evhttp_request *req, enum route r,
+reply_etf(struct bridge *b, struct evhttp_request *req, enum api_route r,
           int status, const etf_term *t)
 {
     struct evbuffer *out = evbuffer_new();
@@ -224,126 +194,41 @@ static etf_json_form
 form_of(struct evhttp_request *req)
 {
     struct evkeyvalq q = TAILQ_HEAD_INITIALIZER(q);
-    const char *f = query(req, &q, "format");
-    etf_json_form form =
-        f != NULL && strcmp(f, "plain") == 0 ? ETF_JSON_PLAIN : ETF_JSON_TYPED;
+    struct api_error err;
+    etf_json_form form;
+
+    /* route_cb has refused a bad ?format= already. */
+    api_parse_form(query(req, &q, "format"), &form, &err);
 
     evhttp_clear_headers(&q);
     return form;
 }
 
-/* Parse a number query parameter within [lo, hi]; def if absent, -1 if
- * malformed. */
-static long
-query_num(struct evhttp_request *req, const char *key, long def, long lo,
-          long hi)
+/* An api_* error as the reply: {"error": .., "detail": ..}. */
+static void
+reply_api_error(struct bridge *b, struct evhttp_request *req, enum api_route r,
+                const struct api_error *err)
 {
-    struct evkeyvalq q = TAILQ_HEAD_INITIALIZER(q);
-    const char *s = query(req, &q, key);
-    char *end;
-    long v = def;
-
-    if (s != NULL) {
-        v = strtol(s, &end, 10);
-        if (end == s || *end != '\0' || v < lo || v > hi)
-            v = -1;
-    }
-    evhttp_clear_headers(&q);
-    return v;
+    reply_error(b, req, r, err->status, err->error,
+                err->detail[0] != '\0' ? err->detail : NULL);
 }
 
-/* The request body as a JSON object; an error reply and NULL otherwise. */
-static json_t *
-body_json(struct bridge *b, struct evhttp_request *req, enum route r)
+/* The request body, checked by api_parse_body; an error reply and -1 if
+ * it is not a JSON object. */
+static int
+body_json(struct bridge *b, struct evhttp_request *req, enum api_route r,
+          json_t **out)
 {
     struct evbuffer *in = evhttp_request_get_input_buffer(req);
     size_t len = evbuffer_get_length(in);
-    json_error_t je;
-    json_t *j;
-    char detail[256];
+    struct api_error err;
 
-    if (len > BRIDGE_MAX_BODY) {
-        reply_error(b, req, r, 413, "body too large", NULL);
-        return NULL;
-    }
-    j = json_loadb((const char *)evbuffer_pullup(in, -1), len,
-                   JSON_REJECT_DUPLICATES, &je);
-    if (j == NULL) {
-        snprintf(detail, sizeof(detail), "%s at byte %d", je.text, je.position);
-        reply_error(b, req, r, 400, "bad json", detail);
-        return NULL;
-    }
-    if (!json_is_object(j)) {
-        json_decref(j);
-        reply_error(b, req, r, 400, "bad request",
-                    "the body must be a JSON object");
-        return NULL;
-    }
-    return j;
-}
-
-/* A term member of a request ("msg", "args", "request"). */
-static etf_term *
-member_term(struct bridge *b, struct evhttp_request *req, enum route r,
-            json_t *body, const char *key, etf_json_form form, etf_arena *a)
-{
-    json_t *m = json_object_get(body, key);
-    etf_error e;
-    etf_term *t;
-    char detail[300];
-
-    if (m == NULL) {
-        snprintf(detail, sizeof(detail), "member \"%s\" is missing", key);
-        reply_error(b, req, r, 400, "bad request", detail);
-        return NULL;
-    }
-    if ((t = etf_from_json(a, m, form, &e)) == NULL) {
-        snprintf(detail, sizeof(detail), "\"%s\": %s", key, e.msg);
-        reply_error(b, req, r, 400, "bad term", detail);
-    }
-    return t;
-}
-
-/* A string member that must be present. */
-static const char *
-member_str(struct bridge *b, struct evhttp_request *req, enum route r,
-           json_t *body, const char *key)
-{
-    json_t *m = json_object_get(body, key);
-    char detail[128];
-
-    if (!json_is_string(m) || json_string_length(m) == 0) {
-        snprintf(detail, sizeof(detail),
-                 "member \"%s\" must be a non-empty string", key);
-        reply_error(b, req, r, 400, "bad request", detail);
-        return NULL;
-    }
-    return json_string_value(m);
-}
-
-/* "timeout_ms" member: default, or -1 after an error reply. */
-static long
-member_timeout(struct bridge *b, struct evhttp_request *req, enum route r,
-               json_t *body)
-{
-    json_t *m = json_object_get(body, "timeout_ms");
-    json_int_t v;
-
-    if (m == NULL)
-        return BRIDGE_DEFAULT_TIMEOUT_MS;
-    if (!json_is_integer(m) || (v = json_integer_value(m)) < 1 ||
-        v > BRIDGE_MAX_TIMEOUT_MS) {
-        reply_error(b, req, r, 400, "bad request",
-                    "timeout_ms must be an integer from 1 to 600000");
+    if (api_parse_body(len ? evbuffer_pullup(in, -1) : NULL, len, out, &err) !=
+        0) {
+        reply_api_error(b, req, r, &err);
         return -1;
     }
-    return (long)v;
-}
-
-static bool
-valid_node(const char *node)
-{
-    return hs_name_ok(node, strlen(node));
+    return 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -353,7 +238,7 @@ valid_node(const char *node)
 static void waiter_timeout_cb(evutil_socket_t, short, void *);
 
 static struct waiter *
-waiter_new(struct bridge *b, enum wait_kind kind, enum route r,
+waiter_new(struct bridge *b, enum wait_kind kind, enum api_route r,
            struct evhttp_request *req, long timeout_ms)
 {
     struct waiter *w = xcalloc(1, sizeof(*w));
@@ -467,9 +352,9 @@ reply_messages(struct bridge *b, struct evhttp_request *req, struct mailbox *mb,
     }
     if (etf_out) {
         json_decref(list);
-        reply_etf(b, req, R_MESSAGES, 200, &all);
+        reply_etf(b, req, API_R_MESSAGES, 200, &all);
     } else {
-        reply_json(b, req, R_MESSAGES, 200,
+        reply_json(b, req, API_R_MESSAGES, 200,
                    json_pack("{s:s,s:o,s:I,s:I}", "mailbox", mb->name,
                              "messages", list, "left", (json_int_t)mb->depth,
                              "dropped", (json_int_t)mb->dropped));
@@ -482,12 +367,17 @@ waiter_timeout_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct waiter *w = arg;
     char detail[HS_NAME_MAX + 64];
+    struct mailbox *mb;
 
     (void)fd;
     (void)what;
     switch (w->kind) {
     case W_POLL:
-        reply_messages(w->b, w->req, w->mb, w->max, w->form, w->etf_out);
+        if ((mb = mbox_by_name(w->b->g, w->mbname, strlen(w->mbname))) == NULL)
+            reply_error(w->b, w->req, w->route, 404, "no such mailbox",
+                        w->mbname);
+        else
+            reply_messages(w->b, w->req, mb, w->max, w->form, w->etf_out);
         break;
     case W_CALL:
         snprintf(detail, sizeof(detail), "no reply from %s in time", w->node);
@@ -539,7 +429,7 @@ bridge_on_message(struct gw *g, struct mailbox *mb, const etf_term *from,
     /* Wake the long polls on this mailbox: after the message is kept. */
     for (w = LIST_FIRST(&b->waiters); w != NULL; w = next) {
         next = LIST_NEXT(w, entry);
-        if (w->kind == W_POLL && w->mb == mb && mb->mode == MBOX_QUEUE) {
+        if (w->kind == W_POLL && strcmp(w->mbname, mb->name) == 0) {
             evtimer_del(w->timer);
             event_active(w->timer, EV_TIMEOUT, 0);
         }
@@ -758,7 +648,7 @@ h_healthz(struct bridge *b, struct evhttp_request *req)
     struct gw *g = b->g;
     bool ok = g->registered && g->nlisteners > 0;
 
-    reply_json(b, req, R_HEALTHZ, ok ? 200 : 503,
+    reply_json(b, req, API_R_HEALTHZ, ok ? 200 : 503,
                json_pack("{s:s,s:b,s:b,s:i}", "node", g->name, "registered",
                          g->registered, "listening", g->nlisteners > 0, "port",
                          g->port));
@@ -851,18 +741,18 @@ h_metrics(struct bridge *b, struct evhttp_request *req)
     evbuffer_add_printf(out, "# HELP distgw_http_requests_total HTTP requests "
                              "by route and status.\n"
                              "# TYPE distgw_http_requests_total counter\n");
-    for (r = 0; r < R_COUNT; r++)
+    for (r = 0; r < API_R_COUNT; r++)
         for (i = 0; i < NSTATUS; i++)
             if (b->requests[r][i] > 0)
                 evbuffer_add_printf(
                     out,
                     "distgw_http_requests_total{route=\"%s\",status=\"%d\"} "
                     "%llu\n",
-                    route_names[r], counted_status[i],
+                    api_route_name((enum api_route)r), counted_status[i],
                     (unsigned long long)b->requests[r][i]);
     evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
                       "text/plain; version=0.0.4");
-    count(b, R_METRICS, 200);
+    count(b, API_R_METRICS, 200);
     evhttp_send_reply(req, 200, NULL, out);
     evbuffer_free(out);
 }
@@ -886,7 +776,7 @@ h_nodes(struct bridge *b, struct evhttp_request *req)
                       "direction", c->outbound ? "outbound" : "inbound",
                       "since", (json_int_t)c->since, "address", c->addr));
     }
-    reply_json(b, req, R_NODES, 200, json_pack("{s:o}", "nodes", list));
+    reply_json(b, req, API_R_NODES, 200, json_pack("{s:o}", "nodes", list));
 }
 
 static void
@@ -904,7 +794,7 @@ h_names(struct bridge *b, struct evhttp_request *req)
     text = epmdc_names(host, b->g->epmd_port, why, sizeof(why));
     if (text == NULL) {
         json_decref(list);
-        reply_error(b, req, R_NAMES, 502, "epmd unreachable", why);
+        reply_error(b, req, API_R_NAMES, 502, "epmd unreachable", why);
         evhttp_clear_headers(&q);
         return;
     }
@@ -914,9 +804,51 @@ h_names(struct bridge *b, struct evhttp_request *req)
             json_array_append_new(
                 list, json_pack("{s:s,s:i}", "name", name, "port", (int)port));
     free(text);
-    reply_json(b, req, R_NAMES, 200,
+    reply_json(b, req, API_R_NAMES, 200,
                json_pack("{s:s,s:o}", "host", host, "names", list));
     evhttp_clear_headers(&q);
+}
+
+/* Keep a message /send gives a mailbox of our own, as one from a node
+ * would be kept; 503 if the mailbox is full. */
+static int
+send_local(struct bridge *b, struct mailbox *mb, const etf_term *msg,
+           etf_arena *a)
+{
+    struct gw *g = b->g;
+    const etf_term *kept = msg;
+    etf_term pair, *p;
+
+    if (mb->mode == MBOX_RECORDER) {
+        /* {send, From, Content} is kept as {From, Content}, the rest
+         * ignored, as dispatch does for messages from nodes. */
+        if (msg->kind != ETF_TUPLE || msg->len != 3 ||
+            msg->v.elems[0].kind != ETF_ATOM ||
+            strcmp(msg->v.elems[0].v.str, "send") != 0) {
+            mb->received++;
+            return 0;
+        }
+        if ((p = etf_set_tuple(a, &pair, 2)) == NULL)
+            return -1;
+        p[0] = msg->v.elems[1];
+        p[1] = msg->v.elems[2];
+        kept = &pair;
+    } else if (mb->mode == MBOX_ECHO) {
+        /* No sender to echo to. */
+        mb->received++;
+        bridge_on_message(g, mb, NULL, msg);
+        return 0;
+    }
+    if (mb->depth >= mb->max_depth) {
+        mb->received++;
+        mb->dropped++;
+        g->stats.dropped++;
+        return 503;
+    }
+    if (mbox_put(g, mb, NULL, kept) < 0)
+        return -1;
+    bridge_on_message(g, mb, NULL, msg);
+    return 0;
 }
 
 /* Where /send goes: a local mailbox, or a node and a name or pid. */
@@ -925,136 +857,86 @@ h_send(struct bridge *b, struct evhttp_request *req)
 {
     struct gw *g = b->g;
     etf_json_form form = form_of(req);
-    json_t *body = NULL, *to;
+    json_t *body = NULL;
     etf_arena *a = etf_arena_new();
-    etf_term *msg = NULL, *pid = NULL, ctl, *e;
-    const char *name = NULL, *node = NULL;
+    etf_term ctl, *e;
+    struct api_send s;
+    struct api_error err;
     struct mailbox *mb;
     struct conn *c;
     struct waiter *w;
-    etf_error err;
     struct evkeyvalq q = TAILQ_HEAD_INITIALIZER(q);
-    char pnode[HS_NAME_MAX + 1];
+    int rc;
 
     if (sends_etf(req)) {
         /* Raw ETF: the message is the body, the target in the query. */
         struct evbuffer *in = evhttp_request_get_input_buffer(req);
         size_t len = evbuffer_get_length(in);
+        const char *name = query(req, &q, "name"),
+                   *node = query(req, &q, "node");
 
-        if (len > BRIDGE_MAX_BODY) {
-            reply_error(b, req, R_SEND, 413, "body too large", NULL);
-            goto done;
-        }
-        msg = etf_decode(a, evbuffer_pullup(in, -1), len,
-                         &(etf_decode_opts){.exact = true}, NULL, &err);
-        if (msg == NULL) {
-            char detail[200];
-            snprintf(detail, sizeof(detail), "%s", err.msg);
-            reply_error(b, req, R_SEND, 400, "bad term", detail);
-            goto done;
-        }
-        name = query(req, &q, "name");
-        node = query(req, &q, "node");
-        if (name == NULL) {
-            reply_error(b, req, R_SEND, 400, "bad request",
-                        "an ETF body needs ?name=N[&node=NODE]");
-            goto done;
-        }
-    } else {
-        if ((body = body_json(b, req, R_SEND)) == NULL)
-            goto done;
-        to = json_object_get(body, "to");
-        if (!json_is_object(to)) {
-            reply_error(b, req, R_SEND, 400, "bad request",
-                        "member \"to\" must be {\"name\":..,\"node\":..} or "
-                        "{\"pid\":..}");
-            goto done;
-        }
-        if (json_object_get(to, "pid") != NULL) {
-            pid = etf_from_json(a, to, ETF_JSON_TYPED, &err);
-            if (pid == NULL || pid->kind != ETF_PID) {
-                reply_error(b, req, R_SEND, 400, "bad request",
-                            "\"to\" is not a pid");
-                goto done;
-            }
-        } else {
-            json_t *n = json_object_get(to, "name"),
-                   *nd = json_object_get(to, "node");
-            if (!json_is_string(n) || (nd != NULL && !json_is_string(nd))) {
-                reply_error(b, req, R_SEND, 400, "bad request",
-                            "\"to\" needs a string \"name\" (and \"node\")");
-                goto done;
-            }
-            name = json_string_value(n);
-            node = nd ? json_string_value(nd) : NULL;
-        }
-        if ((msg = member_term(b, req, R_SEND, body, "msg", form, a)) == NULL)
-            goto done;
-    }
-    if (pid != NULL) {
-        snprintf(pnode, sizeof(pnode), "%.*s", (int)pid->v.pid->node.len,
-                 pid->v.pid->node.v.str);
-        node = pnode;
+        rc = api_parse_send_etf(len ? evbuffer_pullup(in, -1) : NULL, len, name,
+                                node, a, &s, &err);
+    } else if (body_json(b, req, API_R_SEND, &body) < 0)
+        goto done;
+    else
+        rc = api_parse_send(body, form, a, &s, &err);
+    if (rc != 0) {
+        reply_api_error(b, req, API_R_SEND, &err);
+        goto done;
     }
     /* A mailbox of our own. */
-    if (node == NULL || strcmp(node, g->name) == 0) {
-        mb = pid ? mbox_by_pid(g, pid) : mbox_by_name(g, name, strlen(name));
+    if (s.node == NULL || strcmp(s.node, g->name) == 0) {
+        mb = s.pid ? mbox_by_pid(g, s.pid)
+                   : mbox_by_name(g, s.name, strlen(s.name));
         if (mb == NULL) {
-            reply_error(b, req, R_SEND, 404, "no such mailbox",
-                        name ? name : "pid");
+            reply_error(b, req, API_R_SEND, 404, "no such mailbox",
+                        s.name ? s.name : "no mailbox has that pid");
             goto done;
         }
-        if (mb->depth >= mb->max_depth && mb->mode == MBOX_QUEUE) {
-            mb->dropped++;
-            g->stats.dropped++;
-            reply_error(b, req, R_SEND, 503, "mailbox full", mb->name);
+        if ((rc = send_local(b, mb, s.msg, a)) != 0) {
+            if (rc == 503)
+                reply_error(b, req, API_R_SEND, 503, "mailbox full", mb->name);
+            else
+                reply_error(b, req, API_R_SEND, 500, "cannot keep the message",
+                            mb->name);
             goto done;
         }
-        if (g->on_message)
-            g->on_message(g, mb, NULL, msg);
-        mbox_put(g, mb, NULL, msg);
-        reply_json(b, req, R_SEND, 202,
+        reply_json(b, req, API_R_SEND, 202,
                    json_pack("{s:b,s:s}", "sent", 1, "node", g->name));
         goto done;
     }
-    if (!valid_node(node)) {
-        reply_error(b, req, R_SEND, 400, "bad node name", node);
-        goto done;
-    }
     /* {6, From, '', Name} or {2, '', Pid}, from a pid of the bridge. */
-    if (pid != NULL) {
+    if (s.pid != NULL) {
         e = etf_set_tuple(a, &ctl, 3);
         etf_set_int(&e[0], DOP_SEND);
         gw_atom(a, &e[1], "");
-        e[2] = *pid;
+        e[2] = *s.pid;
     } else {
         e = etf_set_tuple(a, &ctl, 4);
         etf_set_int(&e[0], DOP_REG_SEND);
         gw_make_pid(g, a, &e[1], 0);
         gw_atom(a, &e[2], "");
-        if (gw_atom(a, &e[3], name) < 0) {
-            reply_error(b, req, R_SEND, 400, "bad name", name);
-            goto done;
-        }
+        gw_atom(a, &e[3], s.name); /* checked by api_parse_send */
     }
-    c = conn_find(g, node);
+    c = conn_find(g, s.node);
     if (c != NULL && c->state == CONN_UP) {
-        conn_send(c, &ctl, msg);
-        reply_json(b, req, R_SEND, 202,
-                   json_pack("{s:b,s:s}", "sent", 1, "node", node));
+        conn_send(c, &ctl, s.msg);
+        reply_json(b, req, API_R_SEND, 202,
+                   json_pack("{s:b,s:s}", "sent", 1, "node", s.node));
         goto done;
     }
     /* Hold the request until the node is up or known to be unreachable. */
-    w = waiter_new(b, W_SEND, R_SEND, req, BRIDGE_DEFAULT_TIMEOUT_MS);
-    snprintf(w->node, sizeof(w->node), "%s", node);
+    w = waiter_new(b, W_SEND, API_R_SEND, req, API_DEFAULT_TIMEOUT_MS);
+    snprintf(w->node, sizeof(w->node), "%s", s.node);
     w->ctl = ctl;
-    w->msg = *msg;
+    w->msg = *s.msg;
     /* The terms live in a; hand it to the waiter. */
     etf_arena_free(w->a);
     w->a = a;
     a = NULL;
     /* On failure the connection's down hook has answered already. */
-    conn_connect(g, node);
+    conn_connect(g, w->node);
 done:
     evhttp_clear_headers(&q);
     json_decref(body);
@@ -1067,67 +949,59 @@ static void
 h_call(struct bridge *b, struct evhttp_request *req, bool rpc)
 {
     struct gw *g = b->g;
-    enum route r = rpc ? R_RPC : R_CALL;
+    enum api_route r = rpc ? API_R_RPC : API_R_CALL;
     etf_json_form form = form_of(req);
     json_t *body;
-    const char *node, *name = NULL, *mod = NULL, *fun = NULL;
-    etf_term *args = NULL, *request = NULL, ctl, msg, req_t, *e, *from, self;
+    etf_term ctl, msg, req_t, *e, *from, self, *request;
+    struct api_rpc rq;
+    struct api_call cq;
+    struct api_error err;
     struct waiter *w;
     struct conn *c;
+    etf_arena *a;
+    const char *node;
     long timeout;
+    int rc;
 
-    if ((body = body_json(b, req, r)) == NULL)
+    if (body_json(b, req, r, &body) < 0)
         return;
-    if ((node = member_str(b, req, r, body, "node")) == NULL ||
-        (timeout = member_timeout(b, req, r, body)) < 0)
-        goto done;
-    if (!valid_node(node)) {
-        reply_error(b, req, r, 400, "bad node name", node);
-        goto done;
+    a = etf_arena_new();
+    rc = rpc ? api_parse_rpc(body, form, a, &rq, &err)
+             : api_parse_call(body, form, a, &cq, &err);
+    if (rc != 0) {
+        reply_api_error(b, req, r, &err);
+        etf_arena_free(a);
+        json_decref(body);
+        return;
     }
-    if (rpc) {
-        if ((mod = member_str(b, req, r, body, "module")) == NULL ||
-            (fun = member_str(b, req, r, body, "function")) == NULL)
-            goto done;
-    } else if ((name = member_str(b, req, r, body, "name")) == NULL)
-        goto done;
+    node = rpc ? rq.node : cq.node;
+    timeout = rpc ? rq.timeout_ms : cq.timeout_ms;
     w = waiter_new(b, W_CALL, r, req, timeout);
+    /* The request's terms live in a: the waiter keeps it. */
+    etf_arena_free(w->a);
+    w->a = a;
     w->rpc = rpc;
     snprintf(w->node, sizeof(w->node), "%s", node);
-    if (rpc) {
-        if ((args = member_term(b, req, r, body, "args", form, w->a)) == NULL)
-            goto fail;
-        if (args->kind != ETF_LIST && args->kind != ETF_NIL &&
-            args->kind != ETF_STRING) {
-            reply_error(b, req, r, 400, "bad request",
-                        "\"args\" must be a list");
-            goto fail;
-        }
-    } else if ((request = member_term(b, req, r, body, "request", form,
-                                      w->a)) == NULL)
-        goto fail;
     w->pid_id = gw_new_pid_id(g);
     gw_make_pid(g, w->a, &self, w->pid_id);
     gw_make_ref(g, w->a, &w->ref);
-    if (gw_atom(w->a, &w->target, rpc ? "rex" : name) < 0) {
-        reply_error(b, req, r, 400, "bad request", "names must be atoms");
-        goto fail;
-    }
     if (rpc) {
+        gw_atom(w->a, &w->target, "rex");
         e = etf_set_tuple(w->a, &req_t, 5);
         gw_atom(w->a, &e[0], "call");
-        if (gw_atom(w->a, &e[1], mod) < 0 || gw_atom(w->a, &e[2], fun) < 0) {
-            reply_error(b, req, r, 400, "bad request",
-                        "module and function must be atoms");
-            goto fail;
-        }
-        e[3] = *args;
+        e[1] = rq.module;
+        e[2] = rq.function;
+        e[3] = *rq.args;
         e[4] = self; /* group leader: output comes back to us */
         request = &req_t;
+    } else {
+        w->target = cq.name;
+        request = cq.request;
     }
+    json_decref(body);
     /* On failure the connection's down hook has answered already. */
     if ((c = conn_connect(g, node)) == NULL)
-        goto done;
+        return;
     if (!rpc) {
         /* {19, Self, Name, Ref}: noproc comes back if there is none */
         e = etf_set_tuple(w->a, &ctl, 4);
@@ -1149,127 +1023,93 @@ h_call(struct bridge *b, struct evhttp_request *req, bool rpc)
     from[1] = w->ref;
     e[2] = *request;
     conn_send(c, &ctl, &msg);
-    goto done;
-fail:
-    waiter_free(w);
-done:
-    json_decref(body);
 }
 
 static void
 h_mailboxes_post(struct bridge *b, struct evhttp_request *req)
 {
     struct gw *g = b->g;
-    json_t *body, *mode_j, *max_j;
-    const char *name, *mode;
-    enum mbox_mode m = MBOX_QUEUE;
+    json_t *body, *pid_j;
+    struct api_mailbox rq;
+    struct api_error err;
     struct mailbox *mb;
-    etf_arena *a = etf_arena_new();
-    etf_term pid, *check = NULL;
+    etf_arena *a;
+    etf_term pid;
     etf_error e;
 
-    if ((body = body_json(b, req, R_MAILBOXES)) == NULL)
-        goto done;
-    if ((name = member_str(b, req, R_MAILBOXES, body, "name")) == NULL)
-        goto done;
-    if (gw_atom(a, &pid, name) < 0 || strcmp(name, "net_kernel") == 0) {
-        reply_error(b, req, R_MAILBOXES, 400, "bad name",
-                    "a mailbox name is an atom other than net_kernel");
-        goto done;
+    if (body_json(b, req, API_R_MAILBOXES, &body) < 0)
+        return;
+    if (api_parse_mailbox(body, &rq, &err) != 0) {
+        reply_api_error(b, req, API_R_MAILBOXES, &err);
+        json_decref(body);
+        return;
     }
-    mode_j = json_object_get(body, "mode");
-    mode = json_is_string(mode_j) ? json_string_value(mode_j) : "queue";
-    if (strcmp(mode, "recorder") == 0)
-        m = MBOX_RECORDER;
-    else if (strcmp(mode, "echo") == 0)
-        m = MBOX_ECHO;
-    else if (strcmp(mode, "queue") != 0 ||
-             (mode_j && !json_is_string(mode_j))) {
-        reply_error(b, req, R_MAILBOXES, 400, "bad request",
-                    "\"mode\" is \"queue\", \"recorder\" or \"echo\"");
-        goto done;
+    if ((mb = mbox_open(g, rq.name, rq.kind)) == NULL) {
+        reply_error(b, req, API_R_MAILBOXES, 409, "mailbox exists", rq.name);
+        json_decref(body);
+        return;
     }
-    max_j = json_object_get(body, "max");
-    if (max_j != NULL &&
-        (!json_is_integer(max_j) || json_integer_value(max_j) < 1 ||
-         json_integer_value(max_j) > 10000000)) {
-        reply_error(b, req, R_MAILBOXES, 400, "bad request",
-                    "\"max\" is an integer from 1 to 10000000");
-        goto done;
-    }
-    if ((mb = mbox_open(g, name, m)) == NULL) {
-        reply_error(b, req, R_MAILBOXES, 409, "mailbox exists", name);
-        goto done;
-    }
-    if (max_j != NULL)
-        mb->max_depth = (size_t)json_integer_value(max_j);
+    if (rq.max > 0)
+        mb->max_depth = (size_t)rq.max;
+    a = etf_arena_new();
     gw_make_pid(g, a, &pid, mb->pid_id);
-    check = &pid;
-    reply_json(b, req, R_MAILBOXES, 201,
-               json_pack("{s:s,s:s,s:o}", "name", mb->name, "mode", mode, "pid",
-                         term_json(check, ETF_JSON_TYPED, &e)));
-    log_info("mailbox %s opened (%s)", name, mode);
-done:
-    json_decref(body);
+    pid_j = term_json(&pid, ETF_JSON_TYPED, &e);
+    reply_json(b, req, API_R_MAILBOXES, 201,
+               json_pack("{s:s,s:s,s:o,s:I}", "name", mb->name, "mode", rq.mode,
+                         "pid", pid_j, "max", (json_int_t)mb->max_depth));
+    log_info("mailbox %s opened (%s)", mb->name, rq.mode);
     etf_arena_free(a);
+    json_decref(body);
 }
 
 static void
-h_mailbox(struct bridge *b, struct evhttp_request *req, const char *name,
-          bool messages)
+h_mailbox_delete(struct bridge *b, struct evhttp_request *req,
+                 struct mailbox *mb)
 {
-    struct gw *g = b->g;
-    struct mailbox *mb = mbox_by_name(g, name, strlen(name));
-    enum route r = messages ? R_MESSAGES : R_MAILBOX;
-    enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
     struct waiter *w, *next;
-    long wait_ms, max;
 
-    if (mb == NULL) {
-        reply_error(b, req, r, 404, "no such mailbox", name);
-        return;
-    }
-    if (!messages) {
-        if (cmd != EVHTTP_REQ_DELETE) {
-            reply_error(b, req, r, 405, "method not allowed", "DELETE");
-            return;
+    /* Long polls on it end now, with 404. */
+    for (w = LIST_FIRST(&b->waiters); w != NULL; w = next) {
+        next = LIST_NEXT(w, entry);
+        if (w->kind == W_POLL && strcmp(w->mbname, mb->name) == 0) {
+            reply_error(b, w->req, w->route, 404, "no such mailbox", mb->name);
+            waiter_free(w);
         }
-        /* Long polls on it end now, empty. */
-        for (w = LIST_FIRST(&b->waiters); w != NULL; w = next) {
-            next = LIST_NEXT(w, entry);
-            if (w->kind == W_POLL && w->mb == mb) {
-                reply_error(b, w->req, w->route, 404, "no such mailbox", name);
-                waiter_free(w);
-            }
-        }
-        log_info("mailbox %s closed", name);
-        mbox_close(g, mb, "normal");
-        evhttp_send_reply(req, 204, NULL, NULL);
-        count(b, r, 204);
+    }
+    log_info("mailbox %s closed", mb->name);
+    mbox_close(b->g, mb, "normal");
+    evhttp_send_reply(req, 204, NULL, NULL);
+    count(b, API_R_MAILBOX, 204);
+}
+
+static void
+h_messages(struct bridge *b, struct evhttp_request *req, struct mailbox *mb)
+{
+    struct evkeyvalq q = TAILQ_HEAD_INITIALIZER(q);
+    const char *wait_s = query(req, &q, "wait_ms"),
+               *max_s = query(req, &q, "max");
+    struct api_poll p;
+    struct api_error err;
+    struct waiter *w;
+
+    if (api_parse_poll(wait_s, max_s, &p, &err) != 0) {
+        evhttp_clear_headers(&q);
+        reply_api_error(b, req, API_R_MESSAGES, &err);
         return;
     }
-    if (cmd != EVHTTP_REQ_GET) {
-        reply_error(b, req, r, 405, "method not allowed", "GET");
-        return;
-    }
-    wait_ms = query_num(req, "wait_ms", 0, 0, BRIDGE_MAX_WAIT_MS);
-    max = query_num(req, "max", 1000, 1, BRIDGE_MAX_TAKE);
-    if (wait_ms < 0 || max < 0) {
-        reply_error(b, req, r, 400, "bad request",
-                    "wait_ms is 0..300000 and max 1..10000");
-        return;
-    }
-    if (mb->depth > 0 || wait_ms == 0) {
-        reply_messages(b, req, mb, (size_t)max, form_of(req), wants_etf(req));
+    evhttp_clear_headers(&q);
+    if (mb->depth > 0 || p.wait_ms == 0) {
+        reply_messages(b, req, mb, (size_t)p.max, form_of(req), wants_etf(req));
         return;
     }
     if (b->npolls >= BRIDGE_MAX_POLLS) {
-        reply_error(b, req, r, 429, "too many long polls", NULL);
+        reply_error(b, req, API_R_MESSAGES, 429, "too many long polls",
+                    "the limit is " BRIDGE_STR(BRIDGE_MAX_POLLS));
         return;
     }
-    w = waiter_new(b, W_POLL, r, req, wait_ms);
-    w->mb = mb;
-    w->max = (size_t)max;
+    w = waiter_new(b, W_POLL, API_R_MESSAGES, req, p.wait_ms);
+    snprintf(w->mbname, sizeof(w->mbname), "%s", mb->name);
+    w->max = (size_t)p.max;
 }
 
 static void
@@ -1279,7 +1119,7 @@ h_events(struct bridge *b, struct evhttp_request *req)
     struct evkeyvalq *h = evhttp_request_get_output_headers(req);
 
     if (b->nstreams >= BRIDGE_MAX_STREAMS) {
-        reply_error(b, req, R_EVENTS, 429, "too many event streams", NULL);
+        reply_error(b, req, API_R_EVENTS, 429, "too many event streams", NULL);
         return;
     }
     s = xcalloc(1, sizeof(*s));
@@ -1291,7 +1131,7 @@ h_events(struct bridge *b, struct evhttp_request *req)
     evhttp_add_header(h, "Content-Type", "text/event-stream");
     evhttp_add_header(h, "Cache-Control", "no-cache");
     evhttp_send_reply_start(req, 200, "OK");
-    count(b, R_EVENTS, 200);
+    count(b, API_R_EVENTS, 200);
     evhttp_connection_set_closecb(evhttp_request_get_connection(req),
                                   stream_closed_cb, s);
 }
@@ -1302,53 +1142,79 @@ route_cb(struct evhttp_request *req, void *arg)
     struct bridge *b = arg;
     const char *uri = evhttp_request_get_uri(req);
     struct evhttp_uri *u = evhttp_uri_parse(uri);
-    const char *path = u ? evhttp_uri_get_path(u) : NULL;
+    const char *path = u ? evhttp_uri_get_path(u) : NULL, *name, *allow;
     enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
-    char *dec = NULL, *name;
-    bool get = cmd == EVHTTP_REQ_GET, post = cmd == EVHTTP_REQ_POST;
+    enum api_method m = cmd == EVHTTP_REQ_GET      ? API_GET
+                        : cmd == EVHTTP_REQ_POST   ? API_POST
+                        : cmd == EVHTTP_REQ_DELETE ? API_DELETE
+                                                   : API_OTHER;
+    struct evkeyvalq q = TAILQ_HEAD_INITIALIZER(q);
+    struct api_error err;
+    enum api_route r;
+    struct mailbox *mb;
+    char *dec = NULL;
+    size_t namelen;
+    etf_json_form form;
 
-    if (path == NULL) {
-        reply_error(b, req, R_OTHER, 400, "bad request", "no path");
+    if (path == NULL || (dec = evhttp_uridecode(path, 0, NULL)) == NULL) {
+        reply_error(b, req, API_R_OTHER, 400, "bad request", "no path");
         goto done;
     }
-    dec = evhttp_uridecode(path, 0, NULL);
-    if (strcmp(dec, "/healthz") == 0 && get)
+    r = api_route(dec, m, &name, &namelen, &allow, &err);
+    if (err.status == 405)
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Allow",
+                          allow);
+    if (err.status == 0)
+        api_parse_form(query(req, &q, "format"), &form, &err);
+    if (err.status != 0) {
+        reply_api_error(b, req, r, &err);
+        goto done;
+    }
+    switch (r) {
+    case API_R_HEALTHZ:
         h_healthz(b, req);
-    else if (strcmp(dec, "/metrics") == 0 && get)
+        break;
+    case API_R_METRICS:
         h_metrics(b, req);
-    else if (strcmp(dec, "/nodes") == 0 && get)
+        break;
+    case API_R_NODES:
         h_nodes(b, req);
-    else if (strcmp(dec, "/names") == 0 && get)
+        break;
+    case API_R_NAMES:
         h_names(b, req);
-    else if (strcmp(dec, "/send") == 0 && post)
+        break;
+    case API_R_SEND:
         h_send(b, req);
-    else if (strcmp(dec, "/rpc") == 0 && post)
+        break;
+    case API_R_RPC:
         h_call(b, req, true);
-    else if (strcmp(dec, "/call") == 0 && post)
+        break;
+    case API_R_CALL:
         h_call(b, req, false);
-    else if (strcmp(dec, "/mailboxes") == 0 && post)
+        break;
+    case API_R_MAILBOXES:
         h_mailboxes_post(b, req);
-    else if (strcmp(dec, "/events") == 0 && get)
+        break;
+    case API_R_EVENTS:
         h_events(b, req);
-    else if (strncmp(dec, "/mailboxes/", 11) == 0) {
-        name = dec + 11;
-        char *slash = strchr(name, '/');
-        if (slash != NULL && strcmp(slash, "/messages") == 0) {
-            *slash = '\0';
-            h_mailbox(b, req, name, true);
-        } else if (slash == NULL && *name != '\0')
-            h_mailbox(b, req, name, false);
+        break;
+    case API_R_MAILBOX:
+    case API_R_MESSAGES:
+        if ((mb = mbox_by_name(b->g, name, namelen)) == NULL) {
+            reply_error(b, req, r, 404, "no such mailbox", name);
+            break;
+        }
+        if (r == API_R_MAILBOX)
+            h_mailbox_delete(b, req, mb);
         else
-            reply_error(b, req, R_OTHER, 404, "no such route", dec);
-    } else if (strcmp(dec, "/healthz") == 0 || strcmp(dec, "/metrics") == 0 ||
-               strcmp(dec, "/nodes") == 0 || strcmp(dec, "/names") == 0 ||
-               strcmp(dec, "/events") == 0 || strcmp(dec, "/send") == 0 ||
-               strcmp(dec, "/rpc") == 0 || strcmp(dec, "/call") == 0 ||
-               strcmp(dec, "/mailboxes") == 0)
-        reply_error(b, req, R_OTHER, 405, "method not allowed", dec);
-    else
-        reply_error(b, req, R_OTHER, 404, "no such route", dec);
+            h_messages(b, req, mb);
+        break;
+    default:
+        reply_error(b, req, API_R_OTHER, 404, "no such route", dec);
+        break;
+    }
 done:
+    evhttp_clear_headers(&q);
     free(dec);
     if (u != NULL)
         evhttp_uri_free(u);
@@ -1376,7 +1242,7 @@ bridge_start(struct gw *g, const char *addr, bool must)
     LIST_INIT(&b->waiters);
     LIST_INIT(&b->streams);
     b->http = evhttp_new(g->base);
-    evhttp_set_max_body_size(b->http, BRIDGE_MAX_BODY + 1);
+    evhttp_set_max_body_size(b->http, API_MAX_BODY + 1);
     evhttp_set_allowed_methods(b->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
                                             EVHTTP_REQ_DELETE);
     evhttp_set_gencb(b->http, route_cb, b);
