@@ -129,17 +129,21 @@ deliver(struct conn *c, struct mailbox *mb, etf_arena *a, const etf_term *from,
         mb->received++;
         if (from != NULL)
             send_to_pid(c, a, from, msg);
-        return;
+        break;
     case MBOX_RECORDER:
         mb->received++;
         recorder(c, mb, a, msg);
-        return;
+        break;
     case MBOX_QUEUE:
         if (mb->print)
             print_msg(mb, from, msg);
         mbox_put(c->gw, mb, from, msg);
-        return;
+        break;
     }
+    /* The bridge wakes long polls and writes the event streams, after the
+     * message is kept. */
+    if (c->gw->on_message != NULL)
+        c->gw->on_message(c->gw, mb, from, msg);
 }
 
 /* net_kernel answers {is_auth, Node} with yes, which is what makes
