@@ -1,0 +1,489 @@
+%% The OTP side of interop/dist_otp.sh: checks run on a real OTP node
+%% against a distgw gateway. Each check prints one line, "PASS name" or
+%% "FAIL name: why"; the last line is "DONE". Usage:
+%%   erl -sname N -setcookie C -run dist_interop main GwNode Check...
+%% Checks that need more than the gateway's node name take KEY=VALUE
+%% words (gwpid=OSPID, count=N, marker=M).
+-module(dist_interop).
+-export([main/1, sink/0, term/1]).
+
+main([GwStr | Words]) ->
+    G = list_to_atom(GwStr),
+    Opts = [list_to_tuple(string:split(W, "=")) || W <- Words, lists:member($=, W)],
+    Checks = [list_to_atom(W) || W <- Words, not lists:member($=, W)],
+    process_flag(trap_exit, true),
+    lists:foreach(fun(C) -> run(C, G, Opts) end, Checks),
+    io:format("DONE~n"),
+    halt(0).
+
+opt(K, Opts) ->
+    {_, V} = lists:keyfind(K, 1, Opts),
+    V.
+
+run(Check, G, Opts) ->
+    Self = self(),
+    %% Each check runs in its own process, so a crash is a FAIL line.
+    P = spawn(fun() ->
+                      process_flag(trap_exit, true),
+                      R = try check(Check, G, Opts) of
+                              ok -> pass;
+                              {ok, Note} -> {pass, Note};
+                              Other -> {fail, Other}
+                          catch
+                              C:E:S -> {fail, {C, E, hd(S ++ [none])}}
+                          end,
+                      Self ! {self(), R}
+              end),
+    receive
+        {P, pass} ->
+            io:format("PASS ~s~n", [Check]);
+        {P, {pass, Note}} ->
+            io:format("PASS ~s (~s)~n", [Check, Note]);
+        {P, {fail, Why}} ->
+            io:format("FAIL ~s: ~P~n", [Check, Why, 30])
+    after 170000 ->
+            exit(P, kill),
+            io:format("FAIL ~s: timed out~n", [Check])
+    end.
+
+%% Nothing arrives within T ms (for what must not happen).
+quiet(T) ->
+    receive
+        M -> {unexpected, M}
+    after T -> ok
+    end.
+
+gw_pid(G, Name) ->
+    {Name, G} ! {'$gw_pid', self()},
+    receive
+        {'$gw_pid', Name, P} when node(P) =:= G -> P
+    after 5000 -> exit({no_pid_for, Name})
+    end.
+
+check(ping, G, _) ->
+    pong = net_adm:ping(G),
+    {ok, io_lib:format("creation ~b", [erlang:system_info(creation)])};
+check(stay, _, _) ->
+    %% Keep the node up until the test kills it.
+    receive after infinity -> ok end;
+check(hidden, G, _) ->
+    true = lists:member(G, nodes(hidden)),
+    false = lists:member(G, nodes()),
+    true = lists:member(G, nodes(connected)),
+    ok;
+check(print, G, Opts) ->
+    %% The shell finds the line on the gateway's stdout.
+    {inbox, G} ! {hello, list_to_atom(opt("marker", Opts)), <<"ü"/utf8>>},
+    ok;
+check(pang, G, _) ->
+    pang = net_adm:ping(G),
+    false = lists:member(G, nodes(connected)),
+    ok;
+check(monitor_name, G, _) ->
+    R = erlang:monitor(process, {inbox, G}),
+    ok = quiet(500),
+    true = erlang:demonitor(R, [flush]),
+    ok = quiet(300),
+    ok;
+check(monitor_noproc, G, _) ->
+    R = erlang:monitor(process, {nosuch, G}),
+    receive
+        {'DOWN', R, process, {nosuch, G}, noproc} -> ok
+    after 5000 -> no_down
+    end;
+check(monitor_pid_alive, G, _) ->
+    P = gw_pid(G, inbox),
+    R = erlang:monitor(process, P),
+    ok = quiet(500),
+    true = erlang:demonitor(R, [flush]),
+    ok;
+check(gen_call_noproc, G, _) ->
+    try gen_server:call({nosuch, G}, hello, 5000) of
+        X -> {returned, X}
+    catch
+        exit:{noproc, {gen_server, call, _}} -> ok
+    end;
+check(rpc_notsup, G, _) ->
+    {badrpc, notsup} = rpc:call(G, erlang, node, []),
+    {badrpc, notsup} = rpc:call(G, lists, reverse, [[1, 2]], 5000),
+    ok;
+check(spawn_notsup, G, _) ->
+    try spawn_monitor(G, fun() -> ok end) of
+        {_, R} ->
+            receive
+                {'DOWN', R, process, _, notsup} -> ok;
+                {'DOWN', R, process, _, Other} -> {down, Other}
+            after 5000 -> no_down
+            end
+    catch
+        error:notsup -> ok
+    end;
+check(gw_pid, G, _) ->
+    P = gw_pid(G, inbox),
+    E = gw_pid(G, echo),
+    true = is_pid(P) andalso P =/= E,
+    P = gw_pid(G, inbox),
+    ok;
+check(link_unlink, G, _) ->
+    P = gw_pid(G, inbox),
+    true = link(P),
+    true = unlink(P),
+    true = link(P),
+    ok = quiet(500),
+    true = unlink(P),
+    ok;
+check(link_noproc, G, _) ->
+    %% A pid of the gateway that is no mailbox.
+    P = gw_pid(G, inbox),
+    B = term_to_binary(P),
+    Sz = byte_size(B) - 12,
+    <<H:Sz/binary, _Id:32, Serial:32, Cr:32>> = B,
+    Dead = binary_to_term(<<H/binary, 99999:32, Serial:32, Cr:32>>),
+    G = node(Dead),
+    true = link(Dead),
+    receive
+        {'EXIT', Dead, noproc} -> ok
+    after 5000 -> no_exit
+    end;
+check(exit_to_mailbox, G, Opts) ->
+    %% A mailbox traps exits: exit/2 becomes a message, printed by -print.
+    P = gw_pid(G, inbox),
+    true = exit(P, list_to_atom(opt("marker", Opts) ++ "_exit2")),
+    true = exit(P, normal),
+    ok = quiet(300),
+    pong = net_adm:ping(G),
+    ok;
+check(linked_dies, G, Opts) ->
+    %% A process linked to a mailbox dies: the mailbox gets the EXIT.
+    P = gw_pid(G, inbox),
+    Reason = list_to_atom(opt("marker", Opts) ++ "_linked"),
+    {L, R} = spawn_monitor(fun() ->
+                                   link(P),
+                                   receive go -> exit(Reason) end
+                           end),
+    timer:sleep(200),
+    L ! go,
+    receive
+        {'DOWN', R, process, L, Reason} -> ok
+    after 5000 -> no_down
+    end;
+check(kill_mailbox, G, _) ->
+    %% exit(Pid, kill): links get EXIT killed, monitors DOWN killed, an
+    %% unlinked process and a demonitored monitor get nothing.
+    V = gw_pid(G, victim),
+    persistent_term:put(victim_pid, V),
+    Self = self(),
+    Linked = spawn(fun() ->
+                           process_flag(trap_exit, true),
+                           link(V),
+                           Self ! {linked, self()},
+                           receive
+                               {'EXIT', V, Why} -> Self ! {linked_exit, Why}
+                           after 10000 -> Self ! {linked_exit, none}
+                           end
+                   end),
+    Unlinked = spawn(fun() ->
+                             process_flag(trap_exit, true),
+                             link(V),
+                             unlink(V),
+                             Self ! {unlinked, self()},
+                             receive
+                                 {'EXIT', V, Why} -> Self ! {unlinked_exit, Why}
+                             after 2000 -> Self ! {unlinked_exit, none}
+                             end
+                     end),
+    receive {linked, Linked} -> ok end,
+    receive {unlinked, Unlinked} -> ok end,
+    M1 = erlang:monitor(process, V),
+    M2 = erlang:monitor(process, {victim, G}),
+    M3 = erlang:monitor(process, V),
+    true = erlang:demonitor(M3),
+    timer:sleep(200),
+    true = exit(V, kill),
+    Got = [receive
+               {linked_exit, W} -> {linked, W}
+           after 5000 -> {linked, timeout}
+           end,
+           receive
+               {'DOWN', M1, process, V, W1} -> {pid_monitor, W1}
+           after 5000 -> {pid_monitor, timeout}
+           end,
+           receive
+               {'DOWN', M2, process, {victim, G}, W2} -> {name_monitor, W2}
+           after 5000 -> {name_monitor, timeout}
+           end,
+           receive
+               {unlinked_exit, W3} -> {unlinked, W3}
+           after 5000 -> {unlinked, timeout}
+           end],
+    Want = [{linked, killed}, {pid_monitor, killed}, {name_monitor, killed},
+            {unlinked, none}],
+    case {Got, quiet(300)} of
+        {Want, ok} -> ok;
+        Other -> Other
+    end;
+check(after_kill, G, _) ->
+    %% The killed mailbox's name is gone: nothing answers, and a monitor
+    %% by name gets DOWN noproc.
+    {victim, G} ! {'$gw_pid', self()},
+    ok = quiet(500),
+    R = erlang:monitor(process, {victim, G}),
+    receive
+        {'DOWN', R, process, {victim, G}, noproc} -> ok
+    after 5000 -> no_down_by_name
+    end;
+check(dead_pid_noproc, G, _) ->
+    %% The killed mailbox's pid: a monitor gets DOWN noproc at once and a
+    %% link EXIT noproc, as for any dead pid of a BEAM node.
+    Dead = persistent_term:get(victim_pid),
+    G = node(Dead),
+    R2 = erlang:monitor(process, Dead),
+    ok = receive
+             {'DOWN', R2, process, Dead, noproc} -> ok
+         after 5000 -> no_down_by_pid
+         end,
+    true = link(Dead),
+    receive
+        {'EXIT', Dead, noproc} -> ok
+    after 5000 -> no_exit_on_link
+    end;
+check(recorder, G, _) ->
+    N = 500,
+    [{rec, G} ! {send, self(), {I, term(I)}} || I <- lists:seq(1, N)],
+    {rec, G} ! {get, self()},
+    receive
+        {msgs, L} ->
+            Want = [{self(), {I, term(I)}} || I <- lists:seq(1, N)],
+            case L =:= Want of
+                true -> ok;
+                false -> {mismatch, length(L)}
+            end
+    after 20000 -> no_reply
+    end;
+check(echo, G, Opts) ->
+    N = list_to_integer(opt("count", Opts)),
+    T0 = erlang:monotonic_time(millisecond),
+    {ok, Bytes} = echo_stream(G, N, 1000),
+    T = erlang:monotonic_time(millisecond) - T0,
+    {ok, io_lib:format("~b terms, ~b bytes of ETF, ~b ms", [N, Bytes, T])};
+check(kill_gateway, G, Opts) ->
+    %% Stream to the echo mailbox, kill the gateway's OS process mid-way:
+    %% every link and monitor sees noconnection, and the echoes that did
+    %% come back were in order.
+    OsPid = opt("gwpid", Opts),
+    E = gw_pid(G, echo),
+    true = link(E),
+    M1 = erlang:monitor(process, {inbox, G}),
+    M2 = erlang:monitor(process, E),
+    ok = net_kernel:monitor_nodes(true, [{node_type, hidden}]),
+    %% The echoes come back to the sender: send from this process.
+    [{echo, G} ! {stream, I} || I <- lists:seq(1, 2000)],
+    os:cmd("kill -9 " ++ OsPid),
+    [erlang:send({echo, G}, {stream, I}, [noconnect])
+     || I <- lists:seq(2001, 4000)],
+    Got = collect_down(E, M1, M2, G, #{}, 0),
+    case Got of
+        #{exit := noconnection, m1 := noconnection, m2 := noconnection,
+          nodedown := true, order := ok} ->
+            false = lists:member(G, nodes(connected)),
+            {ok, io_lib:format("~b echoes before the kill", [maps:get(n, Got)])};
+        _ -> Got
+    end;
+check(Other, _, _) ->
+    {unknown_check, Other}.
+
+collect_down(E, M1, M2, G, Acc, Last) ->
+    Done = maps:is_key(exit, Acc) andalso maps:is_key(m1, Acc) andalso
+        maps:is_key(m2, Acc) andalso maps:is_key(nodedown, Acc),
+    if
+        Done -> Acc#{n => Last, order => maps:get(order, Acc, ok)};
+        true ->
+            receive
+                {'EXIT', E, W} -> collect_down(E, M1, M2, G, Acc#{exit => W}, Last);
+                {'DOWN', M1, process, _, W} -> collect_down(E, M1, M2, G, Acc#{m1 => W}, Last);
+                {'DOWN', M2, process, _, W} -> collect_down(E, M1, M2, G, Acc#{m2 => W}, Last);
+                {nodedown, G, _} -> collect_down(E, M1, M2, G, Acc#{nodedown => true}, Last);
+                {stream, I} when I =:= Last + 1 -> collect_down(E, M1, M2, G, Acc, I);
+                {stream, I} -> collect_down(E, M1, M2, G, Acc#{order => {out_of_order, Last, I}}, I)
+            after 20000 -> Acc#{timeout => true, n => Last}
+            end
+    end.
+
+%% Send N terms to the echo mailbox in windows of W, each echo checked
+%% =:= against what was sent, in order.
+echo_stream(G, N, W) ->
+    echo_stream(G, 1, N, W, 0).
+
+echo_stream(_, I, N, _, Bytes) when I > N -> {ok, Bytes};
+echo_stream(G, I, N, W, Bytes) ->
+    Last = min(N, I + W - 1),
+    B = lists:foldl(fun(K, Acc) ->
+                            T = term(K),
+                            {echo, G} ! T,
+                            Acc + erlang:external_size(T)
+                    end, 0, lists:seq(I, Last)),
+    ok = echo_expect(I, Last),
+    echo_stream(G, Last + 1, N, W, Bytes + B).
+
+echo_expect(I, Last) when I > Last -> ok;
+echo_expect(I, Last) ->
+    Want = term(I),
+    receive
+        Got when Got =:= Want -> echo_expect(I + 1, Last);
+        Got ->
+            file:write_file("echo_mismatch." ++ integer_to_list(I) ++ ".etf",
+                            term_to_binary({Want, Got})),
+            exit({echo_mismatch, I, diff(Want, Got, [])})
+    after 20000 -> exit({echo_missing, I})
+    end.
+
+%% Where two terms first differ: {Path, Sent, Got}.
+diff(A, A, _) -> same;
+diff(A, B, Path) when is_tuple(A), is_tuple(B), tuple_size(A) =:= tuple_size(B) ->
+    diff_list(tuple_to_list(A), tuple_to_list(B), Path, 1);
+diff([HA | TA], [HB | TB], Path) ->
+    case diff(HA, HB, [hd | Path]) of
+        same -> diff(TA, TB, [tl | Path]);
+        D -> D
+    end;
+diff(A, B, Path) when is_map(A), is_map(B), map_size(A) =:= map_size(B) ->
+    case lists:sort(maps:keys(A)) =:= lists:sort(maps:keys(B)) of
+        true ->
+            diff_list([maps:get(K, A) || K <- lists:sort(maps:keys(A))],
+                      [maps:get(K, B) || K <- lists:sort(maps:keys(A))], Path, 1);
+        false -> {lists:reverse(Path), {keys, maps:keys(A)}, {keys, maps:keys(B)}}
+    end;
+diff(A, B, Path) -> {lists:reverse(Path), A, B}.
+
+diff_list([], [], _, _) -> same;
+diff_list([A | As], [B | Bs], Path, N) ->
+    case diff(A, B, [N | Path]) of
+        same -> diff_list(As, Bs, Path, N + 1);
+        D -> D
+    end.
+
+%% The I-th term of a fixed random sequence: the same I gives the same
+%% term (pids, refs and funs are made once per node).
+term(I) ->
+    S = rand:seed_s(exsss, {I, I * 7919, 104729}),
+    {T, _} = gen(S, 4),
+    T.
+
+atoms() ->
+    {ok, '', 'Mixed Case', 'with space', 'ünïcödé', '日本語', 'emoji_😀',
+     list_to_atom(lists:duplicate(255, $a)),
+     list_to_atom(lists:duplicate(255, 16#1F600)), true, false, undefined,
+     nil, 'EXIT', '$gen_call'}.
+
+fixed() ->
+    case get(fixed) of
+        undefined ->
+            Y = 42,
+            F = {self(), spawn(fun() -> receive after infinity -> ok end end),
+                 make_ref(), make_ref(), fun lists:map/2, fun erlang:node/0,
+                 fun(X) -> X + Y end, fun() -> ok end,
+                 hd(erlang:ports()), node()},
+            put(fixed, F),
+            F;
+        F -> F
+    end.
+
+gen(S0, Depth) ->
+    {K, S1} = rand:uniform_s(case Depth of 0 -> 9; _ -> 16 end, S0),
+    gen(K, S1, Depth).
+
+gen(1, S, _) -> pick(atoms(), S);
+gen(2, S0, _) ->
+    {K, S1} = rand:uniform_s(8, S0),
+    {V, S2} = rand:uniform_s(1 bsl 20, S1),
+    T = case K of
+            1 -> V rem 256;
+            2 -> -V;
+            3 -> (1 bsl 27) - 1 + V rem 3;
+            4 -> -(1 bsl 31) - V rem 3;
+            5 -> (1 bsl 63) + V;
+            6 -> -(1 bsl 64) * V;
+            7 -> V bsl (V rem 2000);
+            8 -> 0
+        end,
+    {T, S2};
+gen(3, S0, _) ->
+    {K, S1} = rand:uniform_s(6, S0),
+    {F, S2} = rand:uniform_s(S1),
+    T = case K of
+            1 -> F;
+            2 -> -F * 1.0e300;
+            3 -> 0.0;
+            4 -> 5.0e-324;
+            5 -> 1.7976931348623157e308;
+            6 -> float(round(F * 1000))
+        end,
+    {T, S2};
+gen(4, S0, _) ->
+    {N, S1} = rand:uniform_s(40, S0),
+    {Big, S2} = rand:uniform_s(200, S1),
+    Len = if Big =:= 1 -> 70000 + N; true -> N - 1 end,
+    rand:bytes_s(Len, S2);
+gen(5, S0, _) ->
+    {N, S1} = rand:uniform_s(20, S0),
+    {Bits, S2} = rand:uniform_s(7, S1),
+    {B, S3} = rand:bytes_s(N, S2),
+    {<<B/binary, (N band 127):Bits>>, S3};
+gen(6, S0, _) ->
+    {N, S1} = rand:uniform_s(30, S0),
+    {B, S2} = rand:bytes_s(N, S1),
+    {binary_to_list(B), S2};
+gen(7, S, _) -> pick(fixed(), S);
+gen(8, S, _) -> {[], S};
+gen(9, S0, _) ->
+    {N, S1} = rand:uniform_s(4, S0),
+    {"utf8 ✓ " ++ [16#1F600 + N], S1};
+gen(K, S0, Depth) when K >= 10 ->
+    {N, S1} = rand:uniform_s(6, S0),
+    {Es, S2} = gens(S1, Depth - 1, N - 1, []),
+    case K of
+        10 -> {list_to_tuple(Es), S2};
+        11 -> {Es, S2};
+        12 ->
+            {Tail, S3} = gen(S2, 0),
+            {improper(Es, Tail), S3};
+        13 -> {maps:from_list([{E, N} || E <- Es]), S2};
+        14 ->
+            %% large maps (hash-array mapped tries) and large tuples
+            {M, S3} = rand:uniform_s(3, S2),
+            case M of
+                %% values stay small: Es may hold big terms, and 40
+                %% copies of them, nested, would grow without bound
+                1 -> {maps:from_list([{X, {X, N}} || X <- lists:seq(1, 40)] ++
+                                     [{big, Es}]), S3};
+                2 -> {list_to_tuple(lists:seq(1, 300) ++ Es), S3};
+                3 -> {lists:seq(1, 1000), S3}
+            end;
+        _ -> {Es, S2}
+    end.
+
+improper([], Tail) -> [a | Tail];
+improper(Es, Tail) -> lists:foldr(fun(E, Acc) -> [E | Acc] end, Tail, Es).
+
+gens(S, _, 0, Acc) -> {Acc, S};
+gens(S0, D, N, Acc) ->
+    {T, S1} = gen(S0, max(D, 0)),
+    gens(S1, D, N - 1, [T | Acc]).
+
+pick(Tuple, S0) ->
+    {K, S1} = rand:uniform_s(tuple_size(Tuple), S0),
+    {element(K, Tuple), S1}.
+
+
+%% A registered process for distgw send: prints what it gets.
+sink() ->
+    register(sink, self()),
+    io:format("sink ready~n"),
+    sink_loop().
+
+sink_loop() ->
+    receive
+        M ->
+            io:format("sink got ~w~n", [M]),
+            sink_loop()
+    end.
