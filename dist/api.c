@@ -175,7 +175,10 @@ api_parse_body(const void *buf, size_t len, json_t **out, struct api_error *err)
     if (len > API_MAX_BODY)
         return api_fail(err, 413, "body too large", "the limit is %u bytes",
                         API_MAX_BODY);
-    j = json_loadb(buf != NULL ? buf : "", len, JSON_REJECT_DUPLICATES, &je);
+    /* NUL is allowed inside strings: the typed form reads "a\u0000b" as a
+     * binary; names are checked for it where they are read. */
+    j = json_loadb(buf != NULL ? buf : "", len,
+                   JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &je);
     if (j == NULL)
         return api_fail(err, 400, "bad json", "%s at byte %d", je.text,
                         je.position);
