@@ -39,6 +39,7 @@ struct session {
 };
 
 static void session_read_cb(struct bufferevent *bev, void *arg);
+static int session_input(struct session *s);
 static void session_write_cb(struct bufferevent *bev, void *arg);
 static void session_event_cb(struct bufferevent *bev, short what, void *arg);
 
@@ -109,8 +110,60 @@ session_refuse(struct session *s, enum metrics_refusal why, const char *step,
     session_teardown(s);
 }
 
-/* Queue a reply and move to st, which closes once it is flushed. */
-static void
+/* The reply is out: close, stop the daemon, or keep a registration. */
+static int
+session_written(struct session *s)
+{
+    struct server *srv = s->srv;
+
+    switch (s->state) {
+    case S_REPLY:
+        session_teardown(s);
+        return 0;
+    case S_KILL:
+        session_teardown(s);
+        srv->killed = 1;
+        event_base_loopexit(srv->base, NULL);
+        return 0;
+    default:
+        return 1;
+    }
+}
+
+/* Write what is queued now; most replies fit the socket buffer at once,
+ * which spares a trip through the event loop. Whatever is left goes out
+ * when the socket is writable. */
+static int
+session_flush(struct session *s)
+{
+    struct evbuffer *out = bufferevent_get_output(s->bev);
+    int n = 0;
+
+    /* A bufferevent freezes the start of its output for itself. */
+    evbuffer_unfreeze(out, 1);
+    while (evbuffer_get_length(out) > 0 && (n = evbuffer_write(out, s->fd)) > 0)
+        ;
+    evbuffer_freeze(out, 1);
+    if (evbuffer_get_length(out) == 0)
+        return session_written(s);
+    if (n == -1 && errno != EAGAIN && errno != EINTR) {
+        log_debug("%s: write error while replying: %s", s->peer,
+                  strerror(errno));
+        if (s->state == S_KILL) {
+            s->srv->killed = 1;
+            event_base_loopexit(s->srv->base, NULL);
+        }
+        session_teardown(s); /* a registration ends here too */
+        return 0;
+    }
+    bufferevent_enable(s->bev, EV_WRITE);
+    return 1;
+}
+
+/* Queue a reply, move to st and send it. S_REPLY and S_KILL close once it
+ * is written; S_REGISTERED keeps reading (any byte means unregister).
+ * Returns 0 if the session is gone. */
+static int
 session_reply(struct session *s, const void *buf, size_t len,
               enum session_state st)
 {
@@ -121,8 +174,11 @@ session_reply(struct session *s, const void *buf, size_t len,
     if (len > 0 && evbuffer_add(out, buf, len) == -1)
         fatalx("evbuffer_add: out of memory");
     session_enter_state(s, st);
-    if (st != S_REGISTERED)
+    if (st == S_REGISTERED)
+        bufferevent_enable(s->bev, EV_READ);
+    else
         bufferevent_disable(s->bev, EV_READ);
+    return session_flush(s);
 }
 
 void
@@ -133,6 +189,8 @@ session_open(struct server *srv, int fd, const struct sockaddr *peer,
     struct sockaddr_storage self;
     socklen_t selflen = sizeof(self);
     struct timeval tv;
+    struct evbuffer *in;
+    int n;
 
     (void)peerlen;
     s->srv = srv;
@@ -158,7 +216,8 @@ session_open(struct server *srv, int fd, const struct sockaddr *peer,
     tv.tv_sec = srv->cfg->packet_timeout;
     tv.tv_usec = 0;
     bufferevent_set_timeouts(s->bev, &tv, &tv);
-    bufferevent_enable(s->bev, EV_READ);
+    /* Writes are attempted directly; the write event is only for leftovers. */
+    bufferevent_disable(s->bev, EV_WRITE);
     s->next = srv->sessions;
     if (s->next != NULL)
         s->next->prev = s;
@@ -167,6 +226,24 @@ session_open(struct server *srv, int fd, const struct sockaddr *peer,
     srv->metrics->connections_open++;
     log_trace("%s fd %d: %s peer connected", s->peer, fd,
               s->local ? "local" : "non-local");
+    /* Clients send their request right after connecting: if it is already
+     * here, answer it now, without waiting for the event loop. */
+    in = bufferevent_get_input(s->bev);
+    evbuffer_unfreeze(in, 0); /* the bufferevent keeps its end frozen */
+    n = evbuffer_read(in, fd, EPMD_INBUF_SIZE - 1);
+    evbuffer_freeze(in, 0);
+    if (n > 0) {
+        if (session_input(s) && s->state == S_READ_REQUEST)
+            bufferevent_enable(s->bev, EV_READ);
+    } else if (n == 0) {
+        log_debug("%s: closed without sending a request", s->peer);
+        session_teardown(s);
+    } else if (errno == EAGAIN || errno == EINTR)
+        bufferevent_enable(s->bev, EV_READ);
+    else {
+        log_debug("%s: read error: %s", s->peer, strerror(errno));
+        session_teardown(s);
+    }
 }
 
 void
@@ -177,7 +254,7 @@ session_close_all(struct server *srv)
 }
 
 /* ALIVE2_REQ: register, answer, and keep the connection. */
-static void
+static int
 session_alive2(struct session *s, const struct epmd_node_info *n)
 {
     struct server *srv = s->srv;
@@ -213,11 +290,11 @@ session_alive2(struct session *s, const struct epmd_node_info *n)
         epmd_wire_alive2_resp(out, sizeof(out), n->high_vsn, result, creation);
     /* Held open even when refused, as OTP does; no idle timeout. */
     bufferevent_set_timeouts(s->bev, NULL, NULL);
-    session_reply(s, out, olen, S_REGISTERED);
+    return session_reply(s, out, olen, S_REGISTERED);
 }
 
 /* PORT_PLEASE2_REQ: answer with the node's entry or "not found". */
-static void
+static int
 session_port2(struct session *s, const struct epmd_request *req)
 {
     char name[LOG_ESCAPE_SIZE(EPMD_MAXSYMLEN)];
@@ -237,11 +314,11 @@ session_port2(struct session *s, const struct epmd_request *req)
         olen = epmd_wire_port2_resp(out, sizeof(out), NULL);
         log_debug("%s: PORT_PLEASE2_REQ \"%s\": not registered", s->peer, name);
     }
-    session_reply(s, out, olen, S_REPLY);
+    return session_reply(s, out, olen, S_REPLY);
 }
 
 /* NAMES_REQ and DUMP_REQ: the port, then one line per node. */
-static void
+static int
 session_names(struct session *s, int dump)
 {
     struct server *srv = s->srv;
@@ -279,11 +356,11 @@ session_names(struct session *s, int dump)
         sleep((unsigned)srv->cfg->delay_write);
     bufferevent_write_buffer(s->bev, out);
     evbuffer_free(out);
-    session_reply(s, NULL, 0, S_REPLY);
+    return session_reply(s, NULL, 0, S_REPLY);
 }
 
 /* KILL_REQ: stop the daemon, unless nodes live and we are not relaxed. */
-static void
+static int
 session_kill(struct session *s)
 {
     struct server *srv = s->srv;
@@ -293,15 +370,14 @@ session_kill(struct session *s)
         log_warnx("%s: KILL_REQ refused: %zu live nodes and no "
                   "-relaxed_command_check",
                   s->peer, registry_count(srv->reg));
-        session_reply(s, EPMD_KILL_NO, 2, S_REPLY);
-        return;
+        return session_reply(s, EPMD_KILL_NO, 2, S_REPLY);
     }
     log_debug("%s: KILL_REQ accepted", s->peer);
-    session_reply(s, EPMD_KILL_OK, 2, S_KILL);
+    return session_reply(s, EPMD_KILL_OK, 2, S_KILL);
 }
 
 /* STOP_REQ: force a name out and close its registration connection. */
-static void
+static int
 session_stop(struct session *s, const struct epmd_request *req)
 {
     char name[LOG_ESCAPE_SIZE(EPMD_MAXSYMLEN)];
@@ -315,8 +391,7 @@ session_stop(struct session *s, const struct epmd_request *req)
         log_debug("%s: STOP_REQ \"%s\": not registered", s->peer, name);
         /* OTP sends NOEXIST and then STOPPED as well. */
         memcpy(out, EPMD_STOP_NOEXIST EPMD_STOP_OK, 14);
-        session_reply(s, out, 14, S_REPLY);
-        return;
+        return session_reply(s, out, 14, S_REPLY);
     }
     log_debug("%s: STOP_REQ \"%s\": stopped", s->peer, name);
     owner = registry_owner(node);
@@ -324,7 +399,7 @@ session_stop(struct session *s, const struct epmd_request *req)
         session_teardown(owner); /* unregisters the node */
     else
         registry_unregister(s->srv->reg, node);
-    session_reply(s, EPMD_STOP_OK, 7, S_REPLY);
+    return session_reply(s, EPMD_STOP_OK, 7, S_REPLY);
 }
 
 /* Map a parse error to a refusal reason. */
@@ -367,8 +442,8 @@ session_reqname(uint8_t tag)
     return "request";
 }
 
-/* Act on one whole request payload. */
-static void
+/* Act on one whole request payload; returns 0 if the session is gone. */
+static int
 session_request(struct session *s, const uint8_t *p, size_t len)
 {
     struct server *srv = s->srv;
@@ -387,14 +462,14 @@ session_request(struct session *s, const uint8_t *p, size_t len)
         if (!s->local) {
             session_refuse(s, REFUSE_NON_LOCAL, what,
                            "only accepted from a local peer");
-            return;
+            return 0;
         }
         break;
     }
     if (p[0] == EPMD_STOP_REQ && !srv->cfg->relaxed) {
         session_refuse(s, REFUSE_NOT_RELAXED, what,
                        "needs -relaxed_command_check");
-        return;
+        return 0;
     }
     if (epmd_wire_parse_request(p, len, &req, &err) != EPMD_WIRE_OK) {
         if (err.code == EPMD_WIRE_EUNKNOWN)
@@ -403,35 +478,30 @@ session_request(struct session *s, const uint8_t *p, size_t len)
             snprintf(detail, sizeof(detail), "%s at byte %zu", err.msg,
                      err.pos);
         session_refuse(s, session_refusal_of(err.code), what, detail);
-        return;
+        return 0;
     }
     switch (req.type) {
     case EPMD_ALIVE2_REQ:
-        session_alive2(s, &req.alive);
-        break;
+        return session_alive2(s, &req.alive);
     case EPMD_PORT_PLEASE2_REQ:
-        session_port2(s, &req);
-        break;
+        return session_port2(s, &req);
     case EPMD_NAMES_REQ:
-        session_names(s, 0);
-        break;
+        return session_names(s, 0);
     case EPMD_DUMP_REQ:
-        session_names(s, 1);
-        break;
+        return session_names(s, 1);
     case EPMD_KILL_REQ:
-        session_kill(s);
-        break;
+        return session_kill(s);
     case EPMD_STOP_REQ:
-        session_stop(s, &req);
-        break;
+        return session_stop(s, &req);
     }
+    fatalx("session_request: parsed type %u has no handler", req.type);
 }
 
-static void
-session_read_cb(struct bufferevent *bev, void *arg)
+/* Act on what has been read; returns 0 if the session is gone. */
+static int
+session_input(struct session *s)
 {
-    struct session *s = arg;
-    struct evbuffer *in = bufferevent_get_input(bev);
+    struct evbuffer *in = bufferevent_get_input(s->bev);
     size_t len = evbuffer_get_length(in), plen;
     struct epmd_wire_error err;
     const uint8_t *buf;
@@ -442,7 +512,7 @@ session_read_cb(struct bufferevent *bev, void *arg)
         buf = evbuffer_pullup(in, -1);
         switch (epmd_wire_frame(&s->framer, buf, len, &plen, &err)) {
         case EPMD_WIRE_NEED_MORE:
-            return;
+            return 1;
         case EPMD_WIRE_REJECT:
             if (err.code == EPMD_WIRE_EEXCESS)
                 snprintf(detail, sizeof(detail),
@@ -452,42 +522,34 @@ session_read_cb(struct bufferevent *bev, void *arg)
                 snprintf(detail, sizeof(detail), "%s (length %u)", err.msg,
                          (unsigned)((buf[0] << 8) | buf[1]));
             session_refuse(s, session_refusal_of(err.code), "request", detail);
-            return;
+            return 0;
         }
-        session_request(s, buf + 2, plen);
-        /* s may be gone; session_request never returns into it. */
-        return;
+        /* The request decides what happens: s may be gone afterwards. */
+        return session_request(s, buf + 2, plen);
     case S_REGISTERED:
         log_warnx("%s: got %zu bytes on a registration connection; "
                   "unregistering",
                   s->peer, len);
         session_teardown(s);
-        return;
+        return 0;
     default:
         evbuffer_drain(in, len);
-        return;
+        return 1;
     }
+}
+
+static void
+session_read_cb(struct bufferevent *bev, void *arg)
+{
+    (void)bev;
+    (void)session_input(arg);
 }
 
 static void
 session_write_cb(struct bufferevent *bev, void *arg)
 {
-    struct session *s = arg;
-    struct server *srv = s->srv;
-
     (void)bev;
-    switch (s->state) {
-    case S_REPLY:
-        session_teardown(s);
-        break;
-    case S_KILL:
-        session_teardown(s);
-        srv->killed = 1;
-        event_base_loopexit(srv->base, NULL);
-        break;
-    default:
-        break;
-    }
+    (void)session_written(arg);
 }
 
 static void
