@@ -1,0 +1,265 @@
+%% The OTP side of dist-bench: receivers, senders and the measurements.
+%% Every measurement runs the same code against the gateway and against
+%% an OTP node acting as the receiver, and prints "@ Metric Side Value"
+%% lines (Side: gw or beam) that the driver script turns into a table.
+%%
+%% A receiver (the gateway, or an OTP node running receiver/0) has:
+%%   sink  drops every message, answers {get, Pid} with {msgs, []}
+%%         (the gateway's -recorder mode does exactly that for messages
+%%         that are not {send, From, Content})
+%%   echo  sends {Pid, Msg} back to Pid (the gateway's -echo mode sends
+%%         every message back to its sender, which is the same here)
+%%   q     keeps every message (the gateway's -mailbox mode)
+-module(dist_bench).
+-export([receiver/0, run/1, fanin/1, hold/1]).
+
+receiver() ->
+    register(sink, spawn(fun sink/0)),
+    register(echo, spawn(fun echo/0)),
+    register(q, spawn(fun() -> receive after infinity -> ok end end)),
+    io:format("ready~n"),
+    receive after infinity -> ok end.
+
+sink() ->
+    receive
+        {get, P} -> P ! {msgs, []};
+        _ -> ok
+    end,
+    sink().
+
+echo() ->
+    receive
+        {P, _} = M when is_pid(P) -> P ! M;
+        _ -> ok
+    end,
+    echo().
+
+%% run(["gw=Node", "beam=Node", "prefix=P", Phase...]): one sender node
+%% runs each phase against the gateway, then against the OTP receiver.
+%% Options gwpid= and beampid= name the receivers' OS processes, whose
+%% CPU time and RSS are read from /proc (the same machine).
+%% Phases: inbound_small inbound_1k inbound_1m rtt handshakes fill=N
+run(Args) ->
+    {Opts, Phases} = lists:partition(fun(A) -> lists:member($=, A) andalso
+                                                  not lists:prefix("fill=", A) end, Args),
+    O = [list_to_tuple(string:split(A, "=")) || A <- Opts],
+    put(inflight, list_to_integer(case lists:keyfind("inflight", 1, O) of
+                                      {_, F} -> F;
+                                      false -> "4"
+                                  end)),
+    put(ospid, #{gw => opt("gwpid", O), beam => opt("beampid", O)}),
+    Gw = list_to_atom(opt("gw", O)),
+    Beam = list_to_atom(opt("beam", O)),
+    Prefix = case lists:keyfind("prefix", 1, O) of
+                 {_, P} -> P;
+                 false -> ""
+             end,
+    Dur = list_to_integer(case lists:keyfind("ms", 1, O) of
+                              {_, D} -> D;
+                              false -> "3000"
+                          end),
+    [begin pong = net_adm:ping(N) end || N <- [Gw, Beam]],
+    lists:foreach(
+      fun(Ph) ->
+              [phase(Ph, Side, N, Prefix, Dur)
+               || {Side, N} <- [{gw, Gw}, {beam, Beam}]]
+      end, Phases),
+    halt(0).
+
+opt(K, O) ->
+    {_, V} = lists:keyfind(K, 1, O),
+    V.
+
+out(Prefix, Metric, Side, Value) ->
+    io:format("@ ~s~s ~s ~p~n", [Prefix, Metric, Side, Value]).
+
+phase("inbound_" ++ Class, Side, Node, Prefix, Dur) ->
+    OsPid = maps:get(Side, get(ospid)),
+    C0 = cpu_ticks(OsPid),
+    S0 = cpu_ticks(os:getpid()),
+    {Msgs, Bytes, Us} = inbound(Node, Class, Dur),
+    %% Who was busy: the receiver's and this sender's CPU, in % of a
+    %% core, and the receiver's CPU time per message (which other load on
+    %% the machine does not change much).
+    RecvUs = (cpu_ticks(OsPid) - C0) * 1.0e6 / ticks_per_s(),
+    out(Prefix, "inbound_" ++ Class ++ "_cpu", Side, round(RecvUs / Us * 100)),
+    out(Prefix, "inbound_" ++ Class ++ "_us_per_msg", Side,
+        round(RecvUs / Msgs * 100) / 100),
+    out(Prefix, "inbound_" ++ Class ++ "_sender_cpu", Side,
+        round((cpu_ticks(os:getpid()) - S0) * 1.0e6 / ticks_per_s() / Us * 100)),
+    out(Prefix, "inbound_" ++ Class ++ "_msgs", Side, round(Msgs * 1.0e6 / Us)),
+    out(Prefix, "inbound_" ++ Class ++ "_mbs", Side,
+        round(Bytes / Us * 100) / 100);
+phase("rtt", Side, Node, Prefix, _) ->
+    {P50, P99} = rtt(Node, 20000),
+    out(Prefix, "rtt_p50", Side, P50),
+    out(Prefix, "rtt_p99", Side, P99);
+phase("handshakes", Side, Node, Prefix, Dur) ->
+    {Ok, Failed, Us} = handshakes(Node, Dur),
+    out(Prefix, "handshakes", Side, round(Ok * 1.0e6 / Us)),
+    out(Prefix, "handshakes_failed", Side, Failed);
+phase("fill=" ++ N, Side, Node, Prefix, _) ->
+    OsPid = maps:get(Side, get(ospid)),
+    Before = rss_kb(OsPid),
+    {Count, Us} = fill(Node, list_to_integer(N)),
+    After = rss_kb(OsPid),
+    out(Prefix, "fill_rss_before", Side, Before),
+    out(Prefix, "fill_rss_after", Side, After),
+    out(Prefix, "fill_msgs_per_s", Side, round(Count * 1.0e6 / Us)),
+    out(Prefix, "fill_bytes_per_msg", Side,
+        round((After - Before) * 1024 / Count)).
+
+%% The messages of a size class, cycled through a window, and the window.
+class("small") -> {[hello, {tick, 42, <<"abc">>}], 2000};
+class("1k") -> {[{data, binary:copy(<<"x">>, 1024)}], 500};
+class("1m") -> {[{data, binary:copy(<<"y">>, 1024 * 1024)}], 4}.
+
+window(Msgs, W) ->
+    lists:sublist(lists:append(lists:duplicate(W div length(Msgs) + 1, Msgs)), W).
+
+%% Send windows of messages to sink, each followed by {get, self()}, with
+%% at most inflight= (default 4) windows unanswered: as fast as the receiver takes
+%% them, never faster. Returns messages, ETF bytes and microseconds.
+inbound(Node, Class, Dur) ->
+    {Msgs, W} = class(Class),
+    Win = window(Msgs, W),
+    WinBytes = lists:sum([byte_size(term_to_binary(M)) || M <- Win]),
+    Dest = {sink, Node},
+    %% Warm up: one window there and back.
+    send_window(Dest, Win),
+    receive {msgs, _} -> ok end,
+    T0 = erlang:monotonic_time(microsecond),
+    Deadline = T0 + Dur * 1000,
+    N = inbound_loop(Dest, Win, Deadline, get(inflight), 0, 0),
+    Us = erlang:monotonic_time(microsecond) - T0,
+    {N * W, N * WinBytes, Us}.
+
+inbound_loop(Dest, Win, Deadline, Max, InFlight, Done) ->
+    case erlang:monotonic_time(microsecond) < Deadline of
+        true when InFlight < Max ->
+            send_window(Dest, Win),
+            inbound_loop(Dest, Win, Deadline, Max, InFlight + 1, Done);
+        true ->
+            receive {msgs, _} -> ok end,
+            inbound_loop(Dest, Win, Deadline, Max, InFlight - 1, Done + 1);
+        false ->
+            [receive {msgs, _} -> ok end || _ <- lists:seq(1, InFlight)],
+            Done + InFlight
+    end.
+
+send_window(Dest, Win) ->
+    lists:foreach(fun(M) -> Dest ! M end, Win),
+    Dest ! {get, self()}.
+
+%% N ping-pongs of {self(), ping} through echo: p50 and p99 in us.
+rtt(Node, N) ->
+    Dest = {echo, Node},
+    Self = self(),
+    M = {Self, ping},
+    Once = fun() ->
+                   T0 = erlang:monotonic_time(nanosecond),
+                   Dest ! M,
+                   receive M -> ok end,
+                   erlang:monotonic_time(nanosecond) - T0
+           end,
+    [Once() || _ <- lists:seq(1, 1000)],
+    Ts = lists:sort([Once() || _ <- lists:seq(1, N)]),
+    {pct(Ts, N, 50), pct(Ts, N, 99)}.
+
+pct(Sorted, N, P) ->
+    round(lists:nth(max(1, (N * P + 99) div 100), Sorted) / 100) / 10.
+
+%% Connect, handshake, disconnect, for Dur ms.
+handshakes(Node, Dur) ->
+    erlang:disconnect_node(Node),
+    timer:sleep(200),
+    T0 = erlang:monotonic_time(microsecond),
+    hs_loop(Node, T0 + Dur * 1000, 0, 0, T0).
+
+hs_loop(Node, Deadline, Ok, Failed, T0) ->
+    Now = erlang:monotonic_time(microsecond),
+    if
+        Now >= Deadline ->
+            {Ok, Failed, Now - T0};
+        true ->
+            case net_kernel:connect_node(Node) of
+                true ->
+                    erlang:disconnect_node(Node),
+                    hs_loop(Node, Deadline, Ok + 1, Failed, T0);
+                _ ->
+                    hs_loop(Node, Deadline, Ok, Failed + 1, T0)
+            end
+    end.
+
+%% N small messages into q, in batches of 10,000, each batch confirmed by
+%% a {get, self()} to sink on the same connection (so q has them all).
+fill(Node, N) ->
+    Q = {q, Node},
+    S = {sink, Node},
+    T0 = erlang:monotonic_time(microsecond),
+    fill_loop(Q, S, N),
+    {N, erlang:monotonic_time(microsecond) - T0}.
+
+fill_loop(_, _, 0) ->
+    ok;
+fill_loop(Q, S, N) ->
+    B = min(N, 10000),
+    [Q ! {tick, I, <<"abc">>} || I <- lists:seq(1, B)],
+    S ! {get, self()},
+    receive {msgs, _} -> ok end,
+    fill_loop(Q, S, N - B).
+
+%% utime + stime of an OS process, in clock ticks.
+cpu_ticks(OsPid) ->
+    {ok, B} = file:read_file("/proc/" ++ OsPid ++ "/stat"),
+    [_, Rest] = binary:split(B, <<") ">>),
+    F = string:lexemes(binary_to_list(Rest), " "),
+    %% Fields 14 and 15 of stat; Rest starts at field 3.
+    list_to_integer(lists:nth(12, F)) + list_to_integer(lists:nth(13, F)).
+
+ticks_per_s() ->
+    case get(ticks) of
+        undefined ->
+            T = list_to_integer(string:trim(os:cmd("getconf CLK_TCK"))),
+            put(ticks, T),
+            T;
+        T -> T
+    end.
+
+rss_kb(OsPid) ->
+    {ok, B} = file:read_file("/proc/" ++ OsPid ++ "/status"),
+    [_, Rest] = binary:split(B, <<"VmRSS:">>),
+    [Kb | _] = string:lexemes(binary_to_list(Rest), " \t\n"),
+    list_to_integer(Kb).
+
+%% fanin([Gw, Beam, Go1, Go2, Ms]): one of several senders: small
+%% messages to the gateway's sink once file Go1 exists, then to the OTP
+%% receiver's once Go2 exists; prints "@ fanin Side Msgs Us".
+fanin([Gw, Beam, Go1, Go2, Ms]) ->
+    put(inflight, 4),
+    G = list_to_atom(Gw),
+    B = list_to_atom(Beam),
+    pong = net_adm:ping(G),
+    pong = net_adm:ping(B),
+    io:format("ready~n"),
+    lists:foreach(
+      fun({Side, Node, Go}) ->
+              wait_file(Go),
+              {N, _, Us} = inbound(Node, "small", list_to_integer(Ms)),
+              io:format("@ fanin ~s ~b ~b~n", [Side, N, Us])
+      end, [{gw, G, Go1}, {beam, B, Go2}]),
+    halt(0).
+
+wait_file(F) ->
+    case filelib:is_file(F) of
+        true -> ok;
+        false -> timer:sleep(20), wait_file(F)
+    end.
+
+%% hold([Gw, Beam, File]): connect to both, stay until File exists.
+hold([Gw, Beam, File]) ->
+    pong = net_adm:ping(list_to_atom(Gw)),
+    pong = net_adm:ping(list_to_atom(Beam)),
+    io:format("up~n"),
+    wait_file(File),
+    halt(0).
