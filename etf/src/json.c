@@ -610,6 +610,7 @@ int_json(struct jctx *c, bool big, int64_t v, bool negative, const uint8_t *d,
     return wrap(c, "int", j, p);
 }
 
+/* An integer term (ETF_INT or ETF_BIG) as int_json writes it. */
 JSON_NOINLINE static json_t *
 term_int_json(struct jctx *c, const etf_term *t, unsigned lvl,
               const struct jpath *p)
@@ -622,6 +623,7 @@ term_int_json(struct jctx *c, const etf_term *t, unsigned lvl,
     return NULL;
 }
 
+/* A 64-bit unsigned field (a port id) as int_json writes integers. */
 JSON_NOINLINE static json_t *
 u64_json(struct jctx *c, uint64_t v, unsigned lvl, const struct jpath *p)
 {
@@ -634,6 +636,7 @@ u64_json(struct jctx *c, uint64_t v, unsigned lvl, const struct jpath *p)
     return int_json(c, true, 0, false, d, 8, lvl, p);
 }
 
+/* The text of an atom member (node, module, function) as a string. */
 static json_t *
 atom_text(struct jctx *c, const etf_term *t, const struct jpath *p)
 {
@@ -661,6 +664,7 @@ pid_fields(struct jctx *c, const etf_pid *pid, const struct jpath *p)
     return o;
 }
 
+/* The 16 bytes of a fun's uniq as 32 lowercase hex digits. */
 JSON_NOINLINE static json_t *
 hex16_json(const uint8_t *u)
 {
@@ -834,6 +838,7 @@ plain_key(struct jctx *c, const etf_term *k, size_t *len, const struct jpath *p)
     return NULL;
 }
 
+/* A map: an object in the plain form, [key, value] pairs in the typed. */
 JSON_NOINLINE static json_t *
 map_json(struct jctx *c, const etf_term *t, unsigned lvl, const struct jpath *p)
 {
@@ -913,6 +918,7 @@ map_json(struct jctx *c, const etf_term *t, unsigned lvl, const struct jpath *p)
     return wrap(c, "map", arr, p);
 }
 
+/* A local fun, every field of NEW_FUN_EXT, free variables as values. */
 JSON_NOINLINE static json_t *
 fun_json(struct jctx *c, const etf_term *t, unsigned lvl, const struct jpath *p)
 {
@@ -1146,6 +1152,7 @@ leaf_json(struct jctx *c, const etf_term *t, unsigned lvl,
     return NULL;
 }
 
+/* Map t, enclosed by lvl JSON containers, to a new JSON value. */
 static json_t *
 to_json(struct jctx *c, const etf_term *t, unsigned lvl, const struct jpath *p)
 {
@@ -1196,6 +1203,7 @@ json_kind_name(const json_t *j)
     return "something";
 }
 
+/* Check that j is of the JSON type asked for. */
 static int
 want(struct jctx *c, const json_t *j, json_type type, const char *what,
      const struct jpath *p)
@@ -1271,6 +1279,7 @@ uint_from(struct jctx *c, const json_t *j, uint64_t max, uint64_t *out,
                 j == NULL ? "nothing" : json_kind_name(j));
 }
 
+/* Read member name of o as an integer 0..2^32-1. */
 static int
 u32_field(struct jctx *c, const json_t *o, const char *name, uint32_t *out,
           const struct jpath *p)
@@ -1313,6 +1322,7 @@ exact_fields(struct jctx *c, const json_t *j, const char *const *names,
     return 0;
 }
 
+/* {"node":..,"id":..,"serial":..,"creation":..} as a pid. */
 JSON_NOINLINE static int
 pid_from(struct jctx *c, const json_t *j, etf_term *t, const struct jpath *p)
 {
@@ -1333,6 +1343,7 @@ pid_from(struct jctx *c, const json_t *j, etf_term *t, const struct jpath *p)
     return 0;
 }
 
+/* {"node":..,"id":..,"creation":..} as a port (64-bit id). */
 JSON_NOINLINE static int
 port_from(struct jctx *c, const json_t *j, etf_term *t, const struct jpath *p)
 {
@@ -1352,6 +1363,7 @@ port_from(struct jctx *c, const json_t *j, etf_term *t, const struct jpath *p)
     return 0;
 }
 
+/* {"node":..,"id":[...],"creation":..} as a reference. */
 JSON_NOINLINE static int
 ref_from(struct jctx *c, const json_t *j, etf_term *t, const struct jpath *p)
 {
@@ -1386,6 +1398,7 @@ ref_from(struct jctx *c, const json_t *j, etf_term *t, const struct jpath *p)
     return 0;
 }
 
+/* {"module":..,"function":..,"arity":..} as fun M:F/A. */
 JSON_NOINLINE static int
 export_from(struct jctx *c, const json_t *j, etf_term *t, const struct jpath *p)
 {
@@ -1420,6 +1433,7 @@ int_from(struct jctx *c, const json_t *j, etf_term *t, unsigned lvl,
     return jerr(c, p, ETF_E_JSON, "expected an integer");
 }
 
+/* The fields of a local fun; j is the inner object, at level lvl. */
 JSON_NOINLINE static int
 fun_from(struct jctx *c, const json_t *j, etf_term *t, unsigned lvl,
          const struct jpath *p)
@@ -1519,6 +1533,7 @@ b64_from(struct jctx *c, const json_t *j, uint8_t **out, size_t *len,
     return 0;
 }
 
+/* {"bits":N,"data":"<base64>"} as a bitstring (or a binary). */
 JSON_NOINLINE static int
 bitstring_from(struct jctx *c, const json_t *j, etf_term *t,
                const struct jpath *p)
@@ -1817,6 +1832,7 @@ typed_object_from(struct jctx *c, const json_t *j, etf_term *t, unsigned lvl,
                 (int)(klen < 32 ? klen : 32), key);
 }
 
+/* Map j, enclosed by lvl JSON containers, to the term at t. */
 static int
 from_json(struct jctx *c, const json_t *j, etf_term *t, unsigned lvl,
           const struct jpath *p)
@@ -1926,6 +1942,7 @@ struct dumpbuf {
     size_t len, cap;
 };
 
+/* Append jansson's output to a growing NUL-terminated buffer. */
 static int
 dump_cb(const char *buf, size_t size, void *data)
 {
