@@ -556,6 +556,13 @@ split_node(const char *node, char *alive, size_t alen, char *host, size_t hlen)
 struct conn *
 conn_connect(struct gw *g, const char *node)
 {
+    return conn_connect_at(g, node, NULL, 0);
+}
+
+struct conn *
+conn_connect_at(struct gw *g, const char *node, const struct sockaddr *sa,
+                socklen_t salen)
+{
     struct conn *c;
     char alive[256], host[256];
 
@@ -571,6 +578,10 @@ conn_connect(struct gw *g, const char *node)
                           node, g->tls != NULL ? 4 : 2) < 0) {
         conn_close(c, "cannot start a handshake");
         return NULL;
+    }
+    if (sa != NULL && salen <= sizeof(c->peer_ss)) {
+        memcpy(&c->peer_ss, sa, salen);
+        c->peer_sslen = salen;
     }
     conn_enter_state(c, CONN_LOOKUP);
     arm_timer(c, HS_TIMEOUT_SEC);

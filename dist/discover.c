@@ -281,7 +281,10 @@ enum dping {
 /* One node found. */
 struct dnode {
     char alive[4 * DISCOVER_PART_MAX + 1];
-    size_t addr; /* index in d->addrs */
+    size_t addr;                /* index in d->addrs (this round's) */
+    struct sockaddr_storage ss; /* where its EPMD answered */
+    socklen_t sslen;
+    char ip[DISCOVER_IP_MAX];
     unsigned port;
     char name[HS_NAME_MAX + 1]; /* as printed: alive@PTR or alive@IP */
     char cand[DISCOVER_MAX_CANDIDATES][HS_NAME_MAX + 1];
@@ -455,6 +458,9 @@ add_node_cb(void *arg, const char *alive, unsigned port)
     memset(n, 0, sizeof(*n));
     snprintf(n->alive, sizeof(n->alive), "%s", alive);
     n->addr = (size_t)(a - d->addrs);
+    n->ss = a->ss;
+    n->sslen = a->sslen;
+    snprintf(n->ip, sizeof(n->ip), "%s", a->ip);
     n->port = port;
     a->count++;
     return 0;
@@ -671,11 +677,19 @@ round_start(struct disc *d)
         d->gai = req;
 }
 
+/* By name; for one name, IPv4 first (OTP's distribution listens on IPv4
+ * unless told otherwise), then in the order DNS gave. */
 static int
 node_cmp(const void *x, const void *y)
 {
-    return strcmp(((const struct dnode *)x)->name,
-                  ((const struct dnode *)y)->name);
+    const struct dnode *a = x, *b = y;
+    int c = strcmp(a->name, b->name);
+
+    if (c != 0)
+        return c;
+    if ((a->ss.ss_family == AF_INET) != (b->ss.ss_family == AF_INET))
+        return a->ss.ss_family == AF_INET ? -1 : 1;
+    return a->addr < b->addr ? -1 : a->addr > b->addr;
 }
 
 /* Name the round's nodes, sort them and drop duplicates (one node seen at
@@ -871,7 +885,8 @@ node_dial(struct disc *d, struct dnode *n)
     n->tried++;
     if (conn_find(d->g, n->cand[n->form]) != NULL)
         return; /* connected already, by someone else: not ours to hook */
-    if ((c = conn_connect(d->g, n->cand[n->form])) == NULL) {
+    if ((c = conn_connect_at(d->g, n->cand[n->form], (struct sockaddr *)&n->ss,
+                             n->sslen)) == NULL) {
         /* closed already, and logged */
         if (d->ping)
             ping_finish(d, n, DP_PANG, "cannot dial");
@@ -961,8 +976,7 @@ serve_round_done(struct disc *d, const struct discover_counts *c)
             i++;
         } else if (cmp > 0) {
             log_info("discover %s: new node %s at %s port %u", d->name,
-                     d->nodes[j].name, d->addrs[d->nodes[j].addr].ip,
-                     d->nodes[j].port);
+                     d->nodes[j].name, d->nodes[j].ip, d->nodes[j].port);
             j++;
         } else {
             d->nodes[j].form = d->known[i].form; /* what worked */
@@ -1006,8 +1020,8 @@ cli_print(struct disc *d)
         else
             snprintf(status, sizeof(status), "pang (%s)",
                      n->why[0] ? n->why : "no answer in time");
-        discover_fmt_node(line, sizeof(line), n->name, d->addrs[n->addr].ip,
-                          n->port, d->ping ? status : NULL);
+        discover_fmt_node(line, sizeof(line), n->name, n->ip, n->port,
+                          d->ping ? status : NULL);
         printf("%s\n", line);
     }
     if (d->dropped > 0)

@@ -298,8 +298,15 @@ epmdc_lookup(struct gw *g, struct conn *c, const char *host, const char *alive)
     char why[700];
 
     snprintf(c->alive, sizeof(c->alive), "%s", alive);
-    if (resolve(host, g->epmd_port, &c->peer_ss, &c->peer_sslen, why,
-                sizeof(why)) < 0) {
+    if (c->peer_sslen != 0) {
+        /* The address is known (discovery found the node there). */
+        if (c->peer_ss.ss_family == AF_INET)
+            ((struct sockaddr_in *)&c->peer_ss)->sin_port = htons(g->epmd_port);
+        else
+            ((struct sockaddr_in6 *)&c->peer_ss)->sin6_port =
+                htons(g->epmd_port);
+    } else if (resolve(host, g->epmd_port, &c->peer_ss, &c->peer_sslen, why,
+                       sizeof(why)) < 0) {
         conn_close(c, why);
         return -1;
     }

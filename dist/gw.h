@@ -162,6 +162,10 @@ int gw_atom(etf_arena *a, etf_term *t, const char *s);
 struct conn *conn_find(struct gw *g, const char *node);
 /* Connect to node (alive@host) unless connected; NULL on a bad name. */
 struct conn *conn_connect(struct gw *g, const char *node);
+/* The same, at a known address: that address's EPMD is asked for the
+ * node's port and the host part is not resolved (sa NULL: resolve it). */
+struct conn *conn_connect_at(struct gw *g, const char *node,
+                             const struct sockaddr *sa, socklen_t salen);
 /* Queue a control message (and payload) on c, or hold it until c is up.
  * Returns -1 if it cannot be encoded. */
 int conn_send(struct conn *c, const etf_term *ctl, const etf_term *msg);
