@@ -183,7 +183,9 @@ hs_name_ok(const char *name, size_t len)
     if (memchr(at + 1, '@', len - (size_t)(at - name) - 1) != NULL)
         return false;
     for (i = 0; i < len; i++) {
-        if (name[i] == '\0')
+        /* No NUL, and no control bytes: names go into logs as they are
+         * (a peer named "a@h\nforged line" would write log lines). */
+        if ((unsigned char)name[i] < 0x20 || name[i] == 0x7F)
             return false;
         /* A node name is an atom: count characters, not bytes. */
         if (((unsigned char)name[i] & 0xC0) != 0x80)

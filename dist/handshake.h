@@ -98,7 +98,7 @@ void hs_digest(const char *cookie, uint32_t challenge, uint8_t out[16]);
  * returns the missing ones (0 if none). */
 uint64_t hs_missing_flags(uint64_t peer_flags);
 /* Check a full node name: one '@', non-empty parts, at most 255
- * characters of UTF-8. */
+ * characters of UTF-8, no control bytes. */
 bool hs_name_ok(const char *name, size_t len);
 
 #endif
