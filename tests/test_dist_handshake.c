@@ -220,6 +220,11 @@ test_name_ok(void **state)
     assert_false(hs_name_ok("a@b@c", 5));
     assert_false(hs_name_ok("a\0@b", 4));
     assert_false(hs_name_ok("a@b\0", 4));
+    /* Control bytes would reach the logs as they are. */
+    assert_false(hs_name_ok("a\n@b", 4));
+    assert_false(hs_name_ok("a@b\x1b[2J", 7));
+    assert_false(hs_name_ok("a\x7f@b", 4));
+    assert_false(hs_name_ok("a@h\x7fst", 7));
     /* A node name is an atom: at most 255 characters. */
     memset(longname, 'x', sizeof(longname));
     memcpy(longname + 250, "@h", 2);
@@ -412,6 +417,27 @@ test_accept_bad_names(void **state)
     assert_int_equal(hs_input(h, m.b, m.n), HS_FAIL);
     assert_null(strchr(h->error, '\n'));
     assert_null(strchr(h->error, '\x1b'));
+    free(h);
+}
+
+/* Found by fuzz_dist_handshake: a name with DEL passed the name check
+ * and the digest error then carried it into the log unescaped. */
+static void
+test_accept_control_bytes_in_name(void **state)
+{
+    struct hs *h = new_acceptor(COOKIE, 2);
+    struct buf m;
+    const char *p;
+
+    (void)state;
+    m.n = 0;
+    put8(&m, 'n');
+    put16(&m, 5);
+    put32(&m, 0x07df6fbc);
+    putstr(&m, "a@h\x7fst");
+    assert_int_equal(hs_input(h, m.b, m.n), HS_FAIL);
+    for (p = h->error; *p; p++)
+        assert_true((unsigned char)*p >= 0x20 && *p != 0x7f);
     free(h);
 }
 
@@ -965,6 +991,7 @@ main(void)
         cmocka_unit_test(test_accept_missing_flags),
         cmocka_unit_test(test_accept_digest_flag_only),
         cmocka_unit_test(test_accept_bad_names),
+        cmocka_unit_test(test_accept_control_bytes_in_name),
         cmocka_unit_test(test_accept_name_me),
         cmocka_unit_test(test_accept_truncated_name_msg),
         cmocka_unit_test(test_accept_wrong_first_tag),
