@@ -41,6 +41,9 @@ static volatile uint64_t sink;
 static char *scratch;
 static size_t scratch_cap, scratch_used;
 
+static void die(const char *fmt, ...)
+    __attribute__((noreturn, format(printf, 1, 2)));
+
 static void
 die(const char *fmt, ...)
 {

@@ -37,6 +37,9 @@ struct counts {
 static const char *corpus_dir;
 static const char *out_dir;
 
+static void die(const char *fmt, ...)
+    __attribute__((noreturn, format(printf, 1, 2)));
+
 static void
 die(const char *fmt, ...)
 {
