@@ -146,11 +146,13 @@ int
 discover_candidates(const char *alive, const char *ptr, const char *ip,
                     char out[][HS_NAME_MAX + 1], int max)
 {
+    uint8_t bin[16];
     int n = 0;
 
     if (ptr != NULL && ptr[0] != '\0') {
         n = add_candidate(out, n, max, alive, ptr, strlen(ptr));
-        if (strchr(ptr, '.') != NULL)
+        /* The first label of a name, never of a numeric address. */
+        if (strchr(ptr, '.') != NULL && inet_pton(AF_INET, ptr, bin) != 1)
             n = add_candidate(out, n, max, alive, ptr, strcspn(ptr, "."));
     }
     return add_candidate(out, n, max, alive, ip, strlen(ip));

@@ -1,0 +1,324 @@
+#!/bin/bash
+# Discovery across hosts: three hosts (network namespaces, each with its
+# own address, hostname, /etc/hosts and resolv.conf) run our epmd and two
+# OTP 25 nodes each; h1 has an IPv6 address too; h9 has an address but no
+# EPMD. dnsmasq (a real DNS server, in the bridge's namespace) answers
+# tasks.svc with all their A and AAAA records and PTR names hN.disc.test.
+# From a client host (hc): `distgw discover tasks.svc` lists all six nodes
+# and names h9 as failed; -ping gets six pongs; names that resolve to
+# nothing that answers exit 1; `distgw serve -discover` connects to every
+# node (each node's nodes(hidden) has the gateway), notices a new node,
+# and once a node is killed no longer lists it and does not dial it again.
+# usage: dist_discover.sh BIN_DIR
+set -u
+BIN=${1:?usage: $0 BIN_DIR}
+HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/lib/discover_ns.sh"
+
+PASSED=0
+FAILED=0
+pass() {
+    PASSED=$((PASSED + 1))
+    echo "PASS $*"
+}
+fail() {
+    FAILED=$((FAILED + 1))
+    echo "FAIL $*"
+}
+finish() {
+    echo "$PASSED passed, $FAILED failed"
+    [ "$FAILED" -eq 0 ]
+}
+
+if ! command -v erl >/dev/null 2>&1; then
+    echo "erl not installed: skipped"
+    exit 77
+fi
+if ! dn_available; then
+    echo "no network namespaces here (needs root and iproute2): skipped"
+    exit 77
+fi
+
+TMP=$(mktemp -d /tmp/dist_discover.XXXXXX)
+chmod 755 "$TMP" # dnsmasq reads its hosts file as nobody
+cleanup() {
+    dn_cleanup
+    if [ "$FAILED" -eq 0 ]; then
+        rm -rf "$TMP"
+    else
+        echo "logs kept in $TMP"
+    fi
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+DNSMASQ=$(command -v dnsmasq || echo /usr/sbin/dnsmasq)
+if [ ! -x "$DNSMASQ" ]; then
+    fail "dnsmasq not installed (Debian: dnsmasq-base)"
+    finish
+    exit 1
+fi
+
+COOKIE=disc$$
+HOSTS="h1 h2 h3"
+NODES="atomvm_node1 atomvm_node2"
+declare -A IP=([h1]=11 [h2]=12 [h3]=13 [h9]=19 [hc]=4)
+declare -A PID
+
+# --- the network -------------------------------------------------------
+setup() {
+    dn_bridge || return 1
+    dn_host h1 "${IP[h1]}" v6 || return 1
+    dn_host h2 "${IP[h2]}" || return 1
+    dn_host h3 "${IP[h3]}" || return 1
+    dn_host h9 "${IP[h9]}" || return 1
+    dn_host hc "${IP[hc]}" v6 || return 1
+}
+if ! setup; then
+    fail "set up namespaces"
+    finish
+    exit 1
+fi
+pass "namespaces: bridge, h1 h2 h3 (our epmd, OTP nodes), h9 (no epmd), hc"
+
+# One line per address: its PTR name (the first), a short alias, and
+# tasks.svc; dead.svc is h9's address alone.
+{
+    for h in h1 h2 h3 h9; do
+        echo "$DN_SUBNET.${IP[$h]} $h.disc.test $h tasks.svc"
+    done
+    echo "$DN_SUBNET6:${IP[h1]} h1.disc.test h1 tasks.svc"
+    echo "$DN_SUBNET.${IP[h9]} dead.svc"
+} >"$TMP/hosts"
+chmod 644 "$TMP/hosts"
+dn_bg br "$TMP/dnsmasq.log" "$DNSMASQ" --keep-in-foreground \
+    --conf-file=/dev/null --no-resolv --no-hosts --addn-hosts="$TMP/hosts" \
+    --listen-address="$DN_DNS" --bind-interfaces --local=/svc/ \
+    --local=/disc.test/ --local=/231.10.in-addr.arpa/ \
+    --pid-file= --log-queries --log-facility=-
+PID[dnsmasq]=$DN_LAST
+
+# --- epmd and OTP nodes on each host ----------------------------------------
+for h in $HOSTS hc; do
+    dn_bg "$h" "$TMP/epmd.$h.log" "$BIN/epmd"
+    PID[epmd.$h]=$DN_LAST
+done
+start_node() { # HOST ALIVE
+    dn_bg "$1" "$TMP/$2.$1.log" erl -noshell -sname "$2" -setcookie "$COOKIE" \
+        -start_epmd false \
+        -kernel inet_dist_listen_min 9100 inet_dist_listen_max 9200
+    PID[$2.$1]=$DN_LAST
+}
+sleep 0.3
+for h in $HOSTS; do
+    for n in $NODES; do
+        start_node "$h" "$n"
+    done
+done
+
+# names_on HOST: the names its EPMD knows.
+names_on() {
+    dn_run "$1" "$BIN/epmd" -names 2>/dev/null
+}
+all_registered() {
+    local h n
+    for h in $HOSTS; do
+        for n in $NODES; do
+            names_on "$h" | grep -q "^name $n at port" || return 1
+        done
+    done
+}
+for i in $(seq 1 150); do
+    all_registered && break
+    sleep 0.1
+done
+if all_registered; then
+    pass "6 OTP nodes registered with our epmd on h1 h2 h3"
+else
+    fail "OTP nodes did not register"
+    for h in $HOSTS; do names_on "$h"; done
+fi
+
+# The DNS server answers as it should (checked with our own binary: the
+# resolution is what discover does below).
+if dn_run hc getent ahostsv4 tasks.svc >"$TMP/getent" 2>&1 &&
+    [ "$(awk '{print $1}' "$TMP/getent" | sort -u | wc -l)" -eq 4 ]; then
+    pass "dnsmasq answers tasks.svc with 4 IPv4 addresses"
+else
+    fail "dnsmasq does not answer tasks.svc: $(cat "$TMP/getent")"
+fi
+
+# --- distgw discover --------------------------------------------------
+port_of() { # HOST ALIVE: the port its EPMD gives
+    names_on "$1" | sed -n "s/^name $2 at port \([0-9]*\)$/\1/p"
+}
+discover() { # OUT ARGS...: run discover on hc
+    local out=$1
+    shift
+    dn_run hc timeout 30 "$BIN/distgw" discover "$@" >"$out" 2>"$out.err"
+}
+
+discover "$TMP/d1" tasks.svc
+rc=$?
+ok=1
+for h in $HOSTS; do
+    for n in $NODES; do
+        want="$n@$h.disc.test $DN_SUBNET.${IP[$h]} port $(port_of "$h" "$n")"
+        [ "$h" = h1 ] &&
+            want="$n@$h.disc.test \($DN_SUBNET.${IP[$h]}\|$DN_SUBNET6:${IP[$h]}\) port $(port_of "$h" "$n")"
+        if ! grep -qx "$want" "$TMP/d1"; then
+            ok=0
+            echo "  missing: $want"
+        fi
+    done
+done
+[ "$(grep -c ' port ' "$TMP/d1")" -eq 6 ] || ok=0
+last=$(tail -n 1 "$TMP/d1")
+want_last="discover tasks.svc: 5 addresses, 6 nodes; failed: $DN_SUBNET.${IP[h9]} (Connection refused)"
+if [ "$rc" -eq 0 ] && [ "$ok" -eq 1 ] && [ "$last" = "$want_last" ]; then
+    pass "discover tasks.svc: 6 nodes on 3 hosts (5 addresses, A and AAAA), h9 failed"
+else
+    fail "discover tasks.svc (rc $rc):"
+    cat "$TMP/d1" "$TMP/d1.err"
+fi
+
+discover "$TMP/d2" -ping -setcookie "$COOKIE" tasks.svc
+rc=$?
+ok=1
+for h in $HOSTS; do
+    for n in $NODES; do
+        grep -q "^$n@$h.disc.test .* port [0-9]* pong as $n@$h\$" "$TMP/d2" ||
+            ok=0
+    done
+done
+if [ "$rc" -eq 0 ] && [ "$ok" -eq 1 ] &&
+    tail -n 1 "$TMP/d2" | grep -q '^discover tasks.svc: 5 addresses, 6 nodes, 6 pong, 0 pang; failed: '; then
+    pass "discover -ping: pong from all 6 (by the PTR name's first label)"
+else
+    fail "discover -ping (rc $rc):"
+    cat "$TMP/d2" "$TMP/d2.err"
+fi
+
+discover "$TMP/d3" -ping -setcookie wrong$$ -timeout 8 tasks.svc
+if [ "$(grep -c ' pang (' "$TMP/d3")" -eq 6 ] &&
+    tail -n 1 "$TMP/d3" | grep -q ', 0 pong, 6 pang; '; then
+    pass "discover -ping with a wrong cookie: pang from all 6"
+else
+    fail "discover -ping, wrong cookie:"
+    cat "$TMP/d3" "$TMP/d3.err"
+fi
+
+discover "$TMP/d4" dead.svc
+rc=$?
+if [ "$rc" -eq 1 ] && [ "$(tail -n 1 "$TMP/d4")" = \
+    "discover dead.svc: 1 address, 0 nodes; failed: $DN_SUBNET.${IP[h9]} (Connection refused)" ]; then
+    pass "discover dead.svc: no address answers: exit 1, the address and why"
+else
+    fail "discover dead.svc (rc $rc):"
+    cat "$TMP/d4" "$TMP/d4.err"
+fi
+
+discover "$TMP/d5" nosuch.svc
+rc=$?
+if [ "$rc" -eq 1 ] && tail -n 1 "$TMP/d5" |
+    grep -q '^discover nosuch.svc: 0 addresses, 0 nodes; failed: nosuch.svc ('; then
+    pass "discover nosuch.svc: exit 1, the name and why"
+else
+    fail "discover nosuch.svc (rc $rc):"
+    cat "$TMP/d5" "$TMP/d5.err"
+fi
+
+# --- distgw serve -discover -------------------------------------------------
+GWLOG=$TMP/gw.log
+dn_bg hc "$GWLOG" "$BIN/distgw" serve -sname gw -setcookie "$COOKIE" \
+    -http off -start_epmd false -discover tasks.svc -discover-interval 2 -d
+PID[gw]=$DN_LAST
+
+# hidden_on HOST: each node of HOST's nodes(hidden), asked by a probe node.
+hidden_on() {
+    local h=$1 calls="" n
+    for n in $NODES; do
+        calls="$calls io:format(\"~s ~p~n\", [$n, rpc:call('$n@$h', erlang, nodes, [hidden])]),"
+    done
+    dn_run "$h" timeout 20 erl -noshell -sname "probe$$" -setcookie "$COOKIE" \
+        -start_epmd false -eval "$calls halt()."
+}
+connected=0
+for i in $(seq 1 100); do
+    connected=$(grep -c 'connected to atomvm_node[12]@h[123] .*found by discover' "$GWLOG")
+    [ "$connected" -ge 6 ] && break
+    sleep 0.1
+done
+ok=1
+for h in $HOSTS; do
+    hidden_on "$h" >"$TMP/hidden.$h" 2>&1
+    for n in $NODES; do
+        grep -q "^$n \[\(.*[[,]\)\?'\?gw@hc'\?[],]" "$TMP/hidden.$h" || ok=0
+    done
+done
+if [ "$connected" -ge 6 ] && [ "$ok" -eq 1 ]; then
+    pass "serve -discover: connected to all 6; each node's nodes(hidden) has gw@hc"
+else
+    fail "serve -discover: $connected connections logged"
+    cat "$TMP"/hidden.* "$GWLOG"
+fi
+
+# A new node is found and connected to on a later round.
+start_node h3 atomvm_node3
+for i in $(seq 1 150); do
+    grep -q 'connected to atomvm_node3@h3 ' "$GWLOG" && break
+    sleep 0.1
+done
+if grep -q 'new node atomvm_node3@h3.disc.test at ' "$GWLOG" &&
+    grep -q 'connected to atomvm_node3@h3 ' "$GWLOG"; then
+    pass "serve -discover: a node started later is found and connected to"
+else
+    fail "serve -discover: atomvm_node3 not found"
+    cat "$GWLOG"
+fi
+
+# Kill one node: gone from the next discover and the next round.
+dn_stop "${PID[atomvm_node2.h2]}" KILL
+for i in $(seq 1 50); do
+    names_on h2 | grep -q atomvm_node2 || break
+    sleep 0.1
+done
+discover "$TMP/d6" tasks.svc
+if ! grep -q '^atomvm_node2@h2' "$TMP/d6" &&
+    [ "$(grep -c ' port ' "$TMP/d6")" -eq 6 ] &&
+    tail -n 1 "$TMP/d6" | grep -q '^discover tasks.svc: 5 addresses, 6 nodes; '; then
+    pass "after kill -9 of atomvm_node2@h2: discover lists the other 6"
+else
+    fail "discover after the kill:"
+    cat "$TMP/d6" "$TMP/d6.err"
+fi
+for i in $(seq 1 100); do
+    grep -q 'atomvm_node2@h2.disc.test is gone' "$GWLOG" && break
+    sleep 0.1
+done
+if grep -q 'atomvm_node2@h2.disc.test is gone' "$GWLOG"; then
+    pass "serve -discover: the next round says atomvm_node2@h2 is gone"
+else
+    fail "serve -discover: no 'gone' for atomvm_node2"
+    cat "$GWLOG"
+fi
+# Two more rounds: they count 6 nodes and never dial the dead one.
+gone_at=$(grep -n 'atomvm_node2@h2.disc.test is gone' "$GWLOG" | head -n 1 | cut -d: -f1)
+sleep 4.5
+after=$(tail -n +"$((${gone_at:-1} + 1))" "$GWLOG")
+if [ -n "$gone_at" ] &&
+    [ "$(grep -c 'discover tasks.svc: 5 addresses, 6 nodes; ' <<<"$after")" -ge 2 ] &&
+    ! grep -q 'atomvm_node2@h2' <<<"$after"; then
+    pass "serve -discover: later rounds count 6 nodes and leave atomvm_node2@h2 alone"
+else
+    fail "serve -discover: rounds after the kill:"
+    echo "$after"
+fi
+if kill -0 "${PID[gw]}" 2>/dev/null; then
+    pass "gateway still running"
+else
+    fail "gateway died"
+    cat "$GWLOG"
+fi
+
+finish
