@@ -713,7 +713,8 @@ name_nodes(struct disc *d)
         if (d->nodes[i].ncand > 0)
             d->nodes[j++] = d->nodes[i];
     d->nnodes = j;
-    qsort(d->nodes, d->nnodes, sizeof(*d->nodes), node_cmp);
+    if (d->nnodes > 1)
+        qsort(d->nodes, d->nnodes, sizeof(*d->nodes), node_cmp);
     for (i = j = 0; i < d->nnodes; i++)
         if (j == 0 || strcmp(d->nodes[j - 1].name, d->nodes[i].name) != 0)
             d->nodes[j++] = d->nodes[i];

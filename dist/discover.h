@@ -22,8 +22,9 @@
 /* A NAMES reply larger than this is refused: 1 MiB holds ~30,000 lines of
  * "name <255 bytes> at port 65535\n". */
 #define DISCOVER_MAX_REPLY (1024u * 1024)
-/* Nodes one round keeps, at most (over all addresses). */
-#define DISCOVER_MAX_NODES 10000
+/* Nodes one round keeps, at most (over all addresses): a node costs ~6 KB
+ * (its names to try), so a hostile EPMD cannot take more than ~25 MB. */
+#define DISCOVER_MAX_NODES 4096
 /* Seconds an address's EPMD has to answer NAMES (connect included). */
 #define DISCOVER_EPMD_TIMEOUT 3
 /* Bytes of /etc/hosts read for reverse lookups, at most. */
