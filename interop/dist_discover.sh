@@ -8,7 +8,8 @@
 # and names h9 as failed; -ping gets six pongs; names that resolve to
 # nothing that answers exit 1; `distgw serve -discover` connects to every
 # node (each node's nodes(hidden) has the gateway), notices a new node,
-# and once a node is killed no longer lists it and does not dial it again.
+# and GET /nodes lists them; once a node is killed, discover and the next
+# round no longer list it, and the gateway does not dial it again.
 # usage: dist_discover.sh BIN_DIR
 set -u
 BIN=${1:?usage: $0 BIN_DIR}
@@ -231,7 +232,8 @@ fi
 # --- distgw serve -discover -------------------------------------------------
 GWLOG=$TMP/gw.log
 dn_bg hc "$GWLOG" "$BIN/distgw" serve -sname gw -setcookie "$COOKIE" \
-    -http off -start_epmd false -discover tasks.svc -discover-interval 2 -d
+    -http 127.0.0.1:8080 -start_epmd false -discover tasks.svc \
+    -discover-interval 2 -d
 PID[gw]=$DN_LAST
 
 # hidden_on HOST: each node of HOST's nodes(hidden), asked by a probe node.
@@ -261,6 +263,24 @@ if [ "$connected" -ge 6 ] && [ "$ok" -eq 1 ]; then
 else
     fail "serve -discover: $connected connections logged"
     cat "$TMP"/hidden.* "$GWLOG"
+fi
+
+# The HTTP API (on hc's own loopback) lists the six.
+if command -v curl >/dev/null 2>&1; then
+    dn_run hc curl -s -m 5 http://127.0.0.1:8080/nodes >"$TMP/nodes.json"
+    ok=1
+    for h in $HOSTS; do
+        for n in $NODES; do
+            grep -q "\"node\": *\"$n@$h\"" "$TMP/nodes.json" || ok=0
+        done
+    done
+    if [ "$ok" -eq 1 ]; then
+        pass "serve -discover: GET /nodes lists all 6"
+    else
+        fail "serve -discover: GET /nodes: $(cat "$TMP/nodes.json")"
+    fi
+else
+    echo "curl not installed: GET /nodes not checked"
 fi
 
 # A new node is found and connected to on a later round.
