@@ -479,6 +479,10 @@ addr_reply(struct daddr *a)
 
     a->first = a->d->nnodes;
     a->count = 0;
+    if (len == 0 || p == NULL) {
+        addr_fail(a, "EPMD closed without a NAMES reply");
+        return;
+    }
     if (discover_names_parse(p, len, add_node_cb, a, &skipped, why,
                              sizeof(why)) < 0) {
         a->d->nnodes = a->first;
@@ -643,8 +647,10 @@ round_clear(struct disc *d)
     for (i = 0; i < d->naddrs; i++) {
         struct daddr *a = &d->addrs[i];
 
+        /* A round starts only after the last one ended, so no reverse
+         * query is left to cancel; none may call back into freed memory. */
         if (a->ptr_req != NULL)
-            evdns_cancel_request(d->dns, a->ptr_req);
+            fatalx("discover: a reverse query outlived its round");
         if (a->bev != NULL)
             bufferevent_free(a->bev);
         if (a->timer != NULL)
