@@ -129,7 +129,7 @@ all_registered() {
         done
     done
 }
-for i in $(seq 1 150); do
+for _ in $(seq 1 150); do
     all_registered && break
     sleep 0.1
 done
@@ -246,7 +246,7 @@ hidden_on() {
         -start_epmd false -eval "$calls halt()."
 }
 connected=0
-for i in $(seq 1 100); do
+for _ in $(seq 1 100); do
     connected=$(grep -c 'connected to atomvm_node[12]@h[123] .*found by discover' "$GWLOG")
     [ "$connected" -ge 6 ] && break
     sleep 0.1
@@ -285,7 +285,7 @@ fi
 
 # A new node is found and connected to on a later round.
 start_node h3 atomvm_node3
-for i in $(seq 1 150); do
+for _ in $(seq 1 150); do
     grep -q 'connected to atomvm_node3@h3 ' "$GWLOG" && break
     sleep 0.1
 done
@@ -299,7 +299,7 @@ fi
 
 # Kill one node: gone from the next discover and the next round.
 dn_stop "${PID[atomvm_node2.h2]}" KILL
-for i in $(seq 1 50); do
+for _ in $(seq 1 50); do
     names_on h2 | grep -q atomvm_node2 || break
     sleep 0.1
 done
@@ -312,7 +312,7 @@ else
     fail "discover after the kill:"
     cat "$TMP/d6" "$TMP/d6.err"
 fi
-for i in $(seq 1 100); do
+for _ in $(seq 1 100); do
     grep -q 'atomvm_node2@h2.disc.test is gone' "$GWLOG" && break
     sleep 0.1
 done

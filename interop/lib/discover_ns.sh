@@ -66,6 +66,7 @@ dn_host() {
 dn_run() {
     local host=$1
     shift
+    # shellcheck disable=SC2016 # expanded by the inner sh
     ip netns exec "${DN_PREFIX}$host" unshare --uts \
         sh -c 'hostname "$0" && exec "$@"' "$host" "$@"
 }
@@ -77,6 +78,7 @@ dn_bg() {
     shift 2
     # A simple command, not a function: $! is then the process itself
     # (ip netns exec, unshare and sh all exec the next step).
+    # shellcheck disable=SC2016 # expanded by the inner sh
     ip netns exec "${DN_PREFIX}$host" unshare --uts \
         sh -c 'hostname "$0" && exec "$@"' "$host" "$@" >"$log" 2>&1 &
     DN_LAST=$!
