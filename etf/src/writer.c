@@ -386,7 +386,8 @@ int
 etf_write_port(etf_writer *w, const char *node, size_t node_len, uint64_t id,
                uint32_t creation)
 {
-    bool v4 = id > UINT32_MAX;
+    /* OTP 25 writes NEW_PORT_EXT only for 28-bit port numbers. */
+    bool v4 = id > 0x0FFFFFFFu;
     int rc;
     uint8_t *o;
 
