@@ -44,20 +44,21 @@ TMP=$(mktemp -d /tmp/dist_discover.XXXXXX)
 chmod 755 "$TMP" # dnsmasq reads its hosts file as nobody
 cleanup() {
     dn_cleanup
-    if [ "$FAILED" -eq 0 ]; then
-        rm -rf "$TMP"
-    else
-        echo "logs kept in $TMP"
-    fi
+    [ "$FAILED" -eq 0 ] && rm -rf "$TMP"
+}
+# The count is the last line, also when interrupted.
+end() {
+    [ "$FAILED" -ne 0 ] && echo "logs kept in $TMP"
+    finish
+    exit $?
 }
 trap cleanup EXIT
-trap 'exit 1' INT TERM
+trap 'fail "interrupted"; end' INT TERM
 
 DNSMASQ=$(command -v dnsmasq || echo /usr/sbin/dnsmasq)
 if [ ! -x "$DNSMASQ" ]; then
     fail "dnsmasq not installed (Debian: dnsmasq-base)"
-    finish
-    exit 1
+    end
 fi
 
 COOKIE=disc$$
@@ -77,8 +78,7 @@ setup() {
 }
 if ! setup; then
     fail "set up namespaces"
-    finish
-    exit 1
+    end
 fi
 pass "namespaces: bridge, h1 h2 h3 (our epmd, OTP nodes), h9 (no epmd), hc"
 
@@ -341,4 +341,4 @@ else
     cat "$GWLOG"
 fi
 
-finish
+end
