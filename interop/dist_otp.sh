@@ -49,8 +49,8 @@ otp_run() {
     RUN=$((RUN + 1))
     out=$TMP/otp.$RUN.$name.out
     timeout 300 erl -noshell -sname "$name" -setcookie "$cookie" \
-        -start_epmd false -pa "$TMP" -run dist_interop main "$GW" "$@" \
-        >"$out" 2>&1
+        -start_epmd false ${OTP_ARGS:-} -pa "$TMP" \
+        -run dist_interop main "$GW" "$@" >"$out" 2>&1
     while IFS= read -r line; do
         case $line in
         PASS\ *) pass "[$MODE] ${line#PASS }" ;;
@@ -120,13 +120,17 @@ run_mode() {
 
     # What OTP sees of the gateway.
     otp_run a$$$MODE "$COOKIE" ping hidden print monitor_name \
-        monitor_noproc monitor_pid_alive gen_call_noproc rpc_notsup \
+        monitor_noproc monitor_pid_alive gen_call_noproc gen_call_mailbox \
+        echo_pid rpc_notsup \
         spawn_notsup gw_pid link_unlink link_noproc exit_to_mailbox \
         linked_dies kill_mailbox after_kill dead_pid_noproc recorder echo \
         "count=$ECHO_COUNT" "marker=$mark"
     grep -q "^inbox <'a$$$MODE@$HOST'/[0-9]*\.[0-9]*\.0> {hello,$mark,<<\"ü\"/utf8>>}\$" "$GWOUT" &&
         pass "[$MODE] -print shows sender and message" ||
         fail "[$MODE] -print shows sender and message: $(grep "$mark" "$GWOUT" | head -3)"
+    grep -q "^inbox <'a$$$MODE@$HOST'/[0-9.]*> {'\$gen_call',{<'a$$$MODE@$HOST'/[0-9.]*>,\[alias|#Ref<[^>]*>\]},{call_me,maybe}}\$" "$GWOUT" &&
+        pass "[$MODE] a gen_server:call to a mailbox is kept there" ||
+        fail "[$MODE] a gen_server:call to a mailbox is kept there: $(grep call_me "$GWOUT")"
     grep -q "^inbox undefined {'EXIT',<'a$$$MODE@$HOST'/[0-9.]*>,${mark}_exit2}\$" "$GWOUT" &&
         pass "[$MODE] exit/2 to a mailbox becomes an 'EXIT' message" ||
         fail "[$MODE] exit/2 to a mailbox becomes an 'EXIT' message"
@@ -138,6 +142,14 @@ run_mode() {
         fail "[$MODE] a linked process's death reaches the mailbox"
     grep -q "mailbox victim killed by a$$$MODE@$HOST" "$GWERR" &&
         pass "[$MODE] the kill is logged" || fail "[$MODE] the kill is logged"
+
+    # Big frames, many senders at once, a frame over the limit, and an
+    # idle link kept up by ticks on a node with a 4 s net_ticktime.
+    otp_run b$$$MODE "$COOKIE" echo_big echo_parallel over_limit
+    grep -q "connection to b$$$MODE@$HOST closed: frame of [0-9]* bytes is over the limit" "$GWERR" &&
+        pass "[$MODE] the frame over the limit is logged" ||
+        fail "[$MODE] the frame over the limit is logged"
+    OTP_ARGS="-kernel net_ticktime 4" otp_run i$$$MODE "$COOKIE" idle secs=12
 
     # A wrong cookie on the OTP side: pang, and the gateway says why.
     otp_run w$$$MODE wrong$COOKIE pang
@@ -214,7 +226,7 @@ run_mode() {
 
     # The gateway killed mid-stream: OTP sees noconnection everywhere.
     otp_run k$$$MODE "$COOKIE" ping kill_gateway "gwpid=$GWPID"
-    wait "$GWPID" 2>/dev/null
+    { wait "$GWPID"; } 2>/dev/null
     if wait_for 100 name_free "$GWNAME" && start_gw; then
         otp_run k2$$$MODE "$COOKIE" ping hidden echo count=1000
     else
@@ -242,6 +254,12 @@ run_mode() {
 
     stop_pid "$GWPID"
     stop_pid "$EPMDPID"
+    # A gateway built with sanitizers reports on stderr.
+    if grep -l "Sanitizer\|runtime error" "$TMP"/gw."$MODE".*.err; then
+        fail "[$MODE] sanitizer reports in the gateway's log"
+    else
+        pass "[$MODE] no sanitizer reports in the gateway's log"
+    fi
 }
 
 # Private ports: EPMD in 18000-18099, the gateway in 18100-18299.

@@ -103,18 +103,30 @@ check(gen_call_noproc, G, _) ->
     catch
         exit:{noproc, {gen_server, call, _}} -> ok
     end;
+check(gen_call_mailbox, G, _) ->
+    %% A mailbox keeps the call (the shell finds it printed); no reply.
+    try gen_server:call({inbox, G}, {call_me, maybe}, 500) of
+        X -> {returned, X}
+    catch
+        exit:{timeout, {gen_server, call, _}} -> ok
+    end;
+check(echo_pid, G, _) ->
+    %% Sent to the echo mailbox's pid (SEND_SENDER), not its name.
+    E = gw_pid(G, echo),
+    T = {by_pid, make_ref(), <<"x">>},
+    E ! T,
+    receive
+        T -> ok
+    after 5000 -> no_echo
+    end;
 check(rpc_notsup, G, _) ->
     {badrpc, notsup} = rpc:call(G, erlang, node, []),
     {badrpc, notsup} = rpc:call(G, lists, reverse, [[1, 2]], 5000),
     ok;
 check(spawn_notsup, G, _) ->
+    %% The SPAWN_REPLY says notsup: spawn_monitor/2 raises it.
     try spawn_monitor(G, fun() -> ok end) of
-        {_, R} ->
-            receive
-                {'DOWN', R, process, _, notsup} -> ok;
-                {'DOWN', R, process, _, Other} -> {down, Other}
-            after 5000 -> no_down
-            end
+        X -> {spawned, X}
     catch
         error:notsup -> ok
     end;
@@ -266,6 +278,57 @@ check(echo, G, Opts) ->
     {ok, Bytes} = echo_stream(G, N, 1000),
     T = erlang:monotonic_time(millisecond) - T0,
     {ok, io_lib:format("~b terms, ~b bytes of ETF, ~b ms", [N, Bytes, T])};
+check(idle, G, Opts) ->
+    %% An idle link stays up: the gateway answers ticks and ticks itself
+    %% (run on a node with a short net_ticktime).
+    Secs = list_to_integer(opt("secs", Opts)),
+    pong = net_adm:ping(G),
+    ok = net_kernel:monitor_nodes(true, [{node_type, hidden}]),
+    ok = quiet(Secs * 1000),
+    true = lists:member(G, nodes(hidden)),
+    T = {still_here, make_ref()},
+    {echo, G} ! T,
+    receive
+        T -> {ok, io_lib:format("~b s idle at net_ticktime ~b",
+                                [Secs, net_kernel:get_net_ticktime()])}
+    after 5000 -> no_echo
+    end;
+check(echo_big, G, _) ->
+    %% One frame of about 24 MB each way.
+    Big = {big, binary:copy(<<"0123456789abcdef">>, 1 bsl 20),
+           lists:seq(1, 200000), [{I, <<I:64>>} || I <- lists:seq(1, 100000)]},
+    {echo, G} ! Big,
+    receive
+        Big -> {ok, io_lib:format("~b bytes", [erlang:external_size(Big)])};
+        Other -> {mismatch, erlang:external_size(Other)}
+    after 60000 -> no_echo
+    end;
+check(over_limit, G, _) ->
+    %% A frame over the gateway's limit (64 MiB by default) closes the
+    %% link; the next ping connects again.
+    pong = net_adm:ping(G),
+    ok = net_kernel:monitor_nodes(true, [{node_type, hidden}]),
+    {echo, G} ! binary:copy(<<0>>, 65 * 1024 * 1024),
+    receive
+        {nodedown, G, _} -> ok
+    after 20000 -> exit(no_nodedown)
+    end,
+    pong = net_adm:ping(G),
+    ok;
+check(echo_parallel, G, _) ->
+    %% 50 senders at once, 1,000 terms each: each sees its own in order.
+    Self = self(),
+    Ps = [spawn_link(fun() ->
+                             ok = echo_expect_all(G, [{K, I, term(K * 1000 + I)}
+                                                      || I <- lists:seq(1, 1000)]),
+                             Self ! {done, self()}
+                     end) || K <- lists:seq(1, 50)],
+    [receive
+         {done, P} -> ok;
+         {'EXIT', P, Why} -> exit({sender_failed, Why})
+     after 120000 -> exit(timeout)
+     end || P <- Ps],
+    ok;
 check(kill_gateway, G, Opts) ->
     %% Stream to the echo mailbox, kill the gateway's OS process mid-way:
     %% every link and monitor sees noconnection, and the echoes that did
@@ -336,6 +399,17 @@ echo_expect(I, Last) ->
             exit({echo_mismatch, I, diff(Want, Got, [])})
     after 20000 -> exit({echo_missing, I})
     end.
+
+echo_expect_all(G, Ts) ->
+    [{echo, G} ! T || T <- Ts],
+    lists:foreach(fun(T) ->
+                          receive
+                              T -> ok;
+                              {_, _, _} = Other -> exit({out_of_order, element(2, T),
+                                                         element(2, Other)})
+                          after 30000 -> exit({missing, element(2, T)})
+                          end
+                  end, Ts).
 
 %% Where two terms first differ: {Path, Sent, Got}.
 diff(A, A, _) -> same;
