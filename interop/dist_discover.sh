@@ -2,11 +2,13 @@
 # Discovery across hosts: three hosts (network namespaces, each with its
 # own address, hostname, /etc/hosts and resolv.conf) run our epmd and two
 # OTP 25 nodes each; h1 has an IPv6 address too; h9 has an address but no
-# EPMD. dnsmasq (a real DNS server, in the bridge's namespace) answers
-# tasks.svc with all their A and AAAA records and PTR names hN.disc.test.
-# From a client host (hc): `distgw discover tasks.svc` lists all six nodes
-# and names h9 as failed; -ping gets six pongs; names that resolve to
-# nothing that answers exit 1; `distgw serve -discover` connects to every
+# EPMD, h8 an EPMD that answers after 10 s. dnsmasq (a real DNS server, in
+# the bridge's namespace) answers tasks.svc with all their A and AAAA
+# records and PTR names hN.disc.test. From a client host (hc): `distgw
+# discover tasks.svc` lists all six nodes and names h9 as failed; -ping
+# gets six pongs; names that resolve to nothing that answers exit 1; the
+# slow EPMD fails after 3 s, or at -timeout; `distgw serve -discover`
+# connects to every
 # node (each node's nodes(hidden) has the gateway), notices a new node,
 # and GET /nodes lists them; once a node is killed, discover and the next
 # round no longer list it, and the gateway does not dial it again.
@@ -64,7 +66,7 @@ fi
 COOKIE=disc$$
 HOSTS="h1 h2 h3"
 NODES="atomvm_node1 atomvm_node2"
-declare -A IP=([h1]=11 [h2]=12 [h3]=13 [h9]=19 [hc]=4)
+declare -A IP=([h1]=11 [h2]=12 [h3]=13 [h8]=18 [h9]=19 [hc]=4)
 declare -A PID
 
 # --- the network -------------------------------------------------------
@@ -73,6 +75,7 @@ setup() {
     dn_host h1 "${IP[h1]}" v6 || return 1
     dn_host h2 "${IP[h2]}" || return 1
     dn_host h3 "${IP[h3]}" || return 1
+    dn_host h8 "${IP[h8]}" || return 1
     dn_host h9 "${IP[h9]}" || return 1
     dn_host hc "${IP[hc]}" v6 || return 1
 }
@@ -90,6 +93,8 @@ pass "namespaces: bridge, h1 h2 h3 (our epmd, OTP nodes), h9 (no epmd), hc"
     done
     echo "$DN_SUBNET6:${IP[h1]} h1.disc.test h1 tasks.svc"
     echo "$DN_SUBNET.${IP[h9]} dead.svc"
+    echo "$DN_SUBNET.${IP[h1]} slow.svc"
+    echo "$DN_SUBNET.${IP[h8]} h8.disc.test h8 slow.svc"
 } >"$TMP/hosts"
 chmod 644 "$TMP/hosts"
 dn_bg br "$TMP/dnsmasq.log" "$DNSMASQ" --keep-in-foreground \
@@ -104,6 +109,9 @@ for h in $HOSTS hc; do
     dn_bg "$h" "$TMP/epmd.$h.log" "$BIN/epmd"
     PID[epmd.$h]=$DN_LAST
 done
+# h8's EPMD answers only after 10 s.
+dn_bg h8 "$TMP/epmd.h8.log" "$BIN/epmd" -delay_write 10
+PID[epmd.h8]=$DN_LAST
 start_node() { # HOST ALIVE
     dn_bg "$1" "$TMP/$2.$1.log" erl -noshell -sname "$2" -setcookie "$COOKIE" \
         -start_epmd false \
@@ -227,6 +235,31 @@ if [ "$rc" -eq 1 ] && tail -n 1 "$TMP/d5" |
 else
     fail "discover nosuch.svc (rc $rc):"
     cat "$TMP/d5" "$TMP/d5.err"
+fi
+
+# An EPMD that does not answer costs 3 s, and -timeout bounds the whole.
+start=$(date +%s%N)
+discover "$TMP/d7" slow.svc
+rc=$?
+ms=$((($(date +%s%N) - start) / 1000000))
+if [ "$rc" -eq 0 ] && [ "$ms" -lt 6000 ] && [ "$(tail -n 1 "$TMP/d7")" = \
+    "discover slow.svc: 2 addresses, 2 nodes; failed: $DN_SUBNET.${IP[h8]} (no NAMES reply in 3 s)" ]; then
+    pass "discover slow.svc: an EPMD that answers in 10 s fails after 3 s ($ms ms in all)"
+else
+    fail "discover slow.svc (rc $rc, $ms ms):"
+    cat "$TMP/d7" "$TMP/d7.err"
+fi
+start=$(date +%s%N)
+discover "$TMP/d8" -timeout 1 slow.svc
+rc=$?
+ms=$((($(date +%s%N) - start) / 1000000))
+if [ "$rc" -eq 0 ] && [ "$ms" -lt 2500 ] && [ "$(tail -n 1 "$TMP/d8")" = \
+    "discover slow.svc: 2 addresses, 2 nodes; failed: $DN_SUBNET.${IP[h8]} (no answer in time)" ] &&
+    [ "$(grep -c '@h1.disc.test ' "$TMP/d8")" -eq 2 ]; then
+    pass "discover -timeout 1 slow.svc: what answered in 1 s, and the rest failed ($ms ms)"
+else
+    fail "discover -timeout 1 slow.svc (rc $rc, $ms ms):"
+    cat "$TMP/d8" "$TMP/d8.err"
 fi
 
 # --- distgw serve -discover -------------------------------------------------
