@@ -135,6 +135,17 @@ term_json(const etf_term *t, etf_json_form form, etf_error *err)
     return etf_to_json(t, form, err);
 }
 
+/* An error reason in the request's form, or in the typed form when the
+ * plain one cannot carry it (exit reasons are mostly tuples). */
+static json_t *
+reason_json(const etf_term *t, etf_json_form form)
+{
+    etf_error e;
+    json_t *j = etf_to_json(t, form, &e);
+
+    return j != NULL ? j : etf_to_json(t, ETF_JSON_TYPED, &e);
+}
+
 static void
 reply_etf(struct bridge *b, struct evhttp_request *req, enum api_route r,
           int status, const etf_term *t)
@@ -516,7 +527,85 @@ call_by_pid(struct bridge *b, const etf_term *pid)
     return NULL;
 }
 
-/* Answer an io request of a remote call whose group leader we are. */
+/* Append code point cp as UTF-8. */
+static void
+put_utf8(struct evbuffer *out, uint32_t cp)
+{
+    uint8_t u[4];
+
+    if (cp < 0x80) {
+        u[0] = (uint8_t)cp;
+        evbuffer_add(out, u, 1);
+    } else if (cp < 0x800) {
+        u[0] = (uint8_t)(0xC0 | cp >> 6);
+        u[1] = (uint8_t)(0x80 | (cp & 0x3F));
+        evbuffer_add(out, u, 2);
+    } else if (cp < 0x10000) {
+        u[0] = (uint8_t)(0xE0 | cp >> 12);
+        u[1] = (uint8_t)(0x80 | ((cp >> 6) & 0x3F));
+        u[2] = (uint8_t)(0x80 | (cp & 0x3F));
+        evbuffer_add(out, u, 3);
+    } else {
+        u[0] = (uint8_t)(0xF0 | cp >> 18);
+        u[1] = (uint8_t)(0x80 | ((cp >> 12) & 0x3F));
+        u[2] = (uint8_t)(0x80 | ((cp >> 6) & 0x3F));
+        u[3] = (uint8_t)(0x80 | (cp & 0x3F));
+        evbuffer_add(out, u, 4);
+    }
+}
+
+/* Chardata as io:put_chars takes it (binaries, code points, nested lists,
+ * a binary tail) appended to out as UTF-8; latin1 binaries are converted.
+ * Returns -1 for anything else or nesting beyond depth. */
+static int
+put_chardata(struct evbuffer *out, const etf_term *t, bool latin1,
+             unsigned depth)
+{
+    size_t i;
+    const etf_term *x;
+
+    if (depth > 100)
+        return -1;
+    switch (t->kind) {
+    case ETF_BINARY:
+        if (t->aux != 8)
+            return -1;
+        if (!latin1) {
+            evbuffer_add(out, t->v.bytes, t->len);
+            return 0;
+        }
+        /* FALLTHROUGH */
+    case ETF_STRING:
+        for (i = 0; i < t->len; i++)
+            put_utf8(out, t->v.bytes[i]);
+        return 0;
+    case ETF_NIL:
+        return 0;
+    case ETF_INT:
+        if (t->v.i < 0 || t->v.i > 0x10FFFF ||
+            (t->v.i >= 0xD800 && t->v.i <= 0xDFFF) || (latin1 && t->v.i > 255))
+            return -1;
+        put_utf8(out, (uint32_t)t->v.i);
+        return 0;
+    case ETF_LIST:
+        for (i = 0; i <= t->len; i++) {
+            x = &t->v.elems[i];
+            /* The tail may be [] or a binary, as in an iolist. */
+            if (i == t->len && x->kind != ETF_NIL && x->kind != ETF_BINARY)
+                return -1;
+            if (put_chardata(out, x, latin1, depth + 1) < 0)
+                return -1;
+        }
+        return 0;
+    default:
+        return -1;
+    }
+}
+
+/* Answer an io request of a remote call whose group leader we are:
+ * {put_chars, Enc, Chars} and {put_chars, Chars} are kept as output; the
+ * rest (formatting, reading) needs Erlang and is answered
+ * {error, request}. */
 static void
 io_request(struct gw *g, struct waiter *w, const etf_term *req, etf_arena *a)
 {
@@ -524,18 +613,23 @@ io_request(struct gw *g, struct waiter *w, const etf_term *req, etf_arena *a)
     const etf_term *chars = NULL;
     etf_term ctl, msg, *e;
     struct conn *c = conn_find(g, w->node);
+    struct evbuffer *tmp = evbuffer_new();
+    bool latin1 = false;
 
     if (r->kind == ETF_TUPLE && (r->len == 3 || r->len == 2) &&
         r->v.elems[0].kind == ETF_ATOM &&
-        strcmp(r->v.elems[0].v.str, "put_chars") == 0)
+        strcmp(r->v.elems[0].v.str, "put_chars") == 0) {
         chars = &r->v.elems[r->len - 1];
+        latin1 = r->len == 3 && r->v.elems[1].kind == ETF_ATOM &&
+                 strcmp(r->v.elems[1].v.str, "latin1") == 0;
+    }
     if (w->output == NULL)
         w->output = evbuffer_new();
-    if (chars != NULL && ((chars->kind == ETF_BINARY && chars->aux == 8) ||
-                          chars->kind == ETF_STRING))
-        evbuffer_add(w->output, chars->v.bytes, chars->len);
+    if (chars != NULL && put_chardata(tmp, chars, latin1, 0) == 0)
+        evbuffer_add_buffer(w->output, tmp);
     else
         chars = NULL;
+    evbuffer_free(tmp);
     if (c == NULL || from->kind != ETF_PID)
         return;
     e = etf_set_tuple(a, &ctl, 3);
@@ -592,8 +686,7 @@ bridge_deliver(struct gw *g, const struct ctl_msg *m, void *arg)
                               ? "noproc"
                               : "exit";
         json_t *j = json_pack("{s:s}", "error", why);
-        etf_error e;
-        json_t *reason = term_json(m->reason, w->form, &e);
+        json_t *reason = reason_json(m->reason, w->form);
 
         if (reason != NULL)
             json_object_set_new(j, "reason", reason);
@@ -621,9 +714,8 @@ bridge_deliver(struct gw *g, const struct ctl_msg *m, void *arg)
           v->v.elems[0].kind == ETF_ATOM &&
           strcmp(v->v.elems[0].v.str, "badrpc") == 0;
     if (bad) {
-        etf_error e;
         json_t *j = json_pack("{s:s}", "error", "badrpc");
-        json_t *reason = term_json(&v->v.elems[1], w->form, &e);
+        json_t *reason = reason_json(&v->v.elems[1], w->form);
 
         if (reason != NULL)
             json_object_set_new(j, "reason", reason);
@@ -998,9 +1090,10 @@ h_call(struct bridge *b, struct evhttp_request *req, bool rpc)
         w->target = cq.name;
         request = cq.request;
     }
+    /* node points into body: from here on, w->node. */
     json_decref(body);
     /* On failure the connection's down hook has answered already. */
-    if ((c = conn_connect(g, node)) == NULL)
+    if ((c = conn_connect(g, w->node)) == NULL)
         return;
     if (!rpc) {
         /* {19, Self, Name, Ref}: noproc comes back if there is none */
@@ -1155,6 +1248,7 @@ route_cb(struct evhttp_request *req, void *arg)
     char *dec = NULL;
     size_t namelen;
     etf_json_form form;
+    char what[ETF_MAX_ATOM_BYTES + 1];
 
     if (path == NULL || (dec = evhttp_uridecode(path, 0, NULL)) == NULL) {
         reply_error(b, req, API_R_OTHER, 400, "bad request", "no path");
@@ -1201,7 +1295,8 @@ route_cb(struct evhttp_request *req, void *arg)
     case API_R_MAILBOX:
     case API_R_MESSAGES:
         if ((mb = mbox_by_name(b->g, name, namelen)) == NULL) {
-            reply_error(b, req, r, 404, "no such mailbox", name);
+            snprintf(what, sizeof(what), "%.*s", (int)namelen, name);
+            reply_error(b, req, r, 404, "no such mailbox", what);
             break;
         }
         if (r == API_R_MAILBOX)
