@@ -903,6 +903,47 @@ test_integer_limits(void **state)
     etf_arena_free(a);
 }
 
+/* Bignums of many sizes and shapes print in decimal and read back: the
+ * printer converts by division or by divide and conquer, the parser by
+ * multiplication, so each checks the other. */
+static void
+test_bignum_round_trip(void **state)
+{
+    static const size_t sizes[] = {9,    100,  255,  256,   257,
+                                   1000, 4096, 5000, 20000, 60000};
+    uint64_t x = 0x2545F4914F6CDD1Du;
+    size_t i, j, len;
+    int shape;
+
+    (void)state;
+    for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
+        for (shape = 0; shape < 3; shape++) {
+            etf_arena *a = etf_arena_new();
+            uint8_t *d = malloc(sizes[i]);
+            etf_term t, *back;
+            etf_error err;
+            char *s;
+
+            for (j = 0; j < sizes[i]; j++) {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                d[j] = shape == 0 ? (uint8_t)x : shape == 1 ? 0xFF : 0;
+            }
+            d[sizes[i] - 1] |= shape == 2 ? 0x80 : 1;
+            assert_int_equal(etf_set_big(a, &t, shape == 1, d, sizes[i]), 0);
+            s = etf_format(&t, ETF_TEXT_W, &len);
+            assert_non_null(s);
+            back = etf_parse(a, s, len, &err);
+            if (back == NULL || !etf_equal(back, &t))
+                fail_msg("bignum of %zu bytes (shape %d) does not read back",
+                         sizes[i], shape);
+            free(s);
+            free(d);
+            etf_arena_free(a);
+        }
+}
+
 /* Random doubles print in a form that reads back to the same bits. */
 static void
 test_float_round_trip(void **state)
@@ -955,6 +996,7 @@ main(void)
         cmocka_unit_test(test_atom_limits),
         cmocka_unit_test(test_integer_limits),
         cmocka_unit_test(test_float_round_trip),
+        cmocka_unit_test(test_bignum_round_trip),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -367,120 +367,275 @@ printable(int64_t c)
 /* Numbers                                                             */
 /* ------------------------------------------------------------------ */
 
-#if defined(__SIZEOF_INT128__)
-/* Print a bignum (little-endian magnitude bytes) in decimal: repeated
- * division by 10^19 over 64-bit limbs, each step a multiplication by a
- * precomputed inverse (Moeller and Granlund, "Improved division by
- * invariant integers", 2011). O(n^2) in the size. */
+/*
+ * Bignums to decimal. Below DC_MIN limbs, repeated division by 10^9;
+ * above, divide and conquer: N = H * 2^(32m) + L with m a power of two,
+ * so dec(N) = dec(H) * dec(2^(32m)) + dec(L), the products in base 10^9
+ * by Karatsuba. O(n^1.6) instead of O(n^2): a 4 MiB bignum prints in
+ * seconds, not minutes.
+ */
+#define DEC_BASE 1000000000u
+/* 32-bit limbs converted by division; and the smallest Karatsuba factor */
+#define DC_MIN 64
+#define KARATSUBA_MIN 64
+
+/* x[0..nx) += y[0..ny), ny <= nx; the carry out of x is dropped (callers
+ * size x for the sum). */
 static void
-put_big(tbuf *b, bool negative, const uint8_t *d, size_t n)
+dec_add(uint32_t *x, size_t nx, const uint32_t *y, size_t ny)
 {
-    typedef unsigned __int128 u128;
-    const uint64_t ten19 = 10000000000000000000ull; /* top bit set */
-    const uint64_t inv = (uint64_t)(~(u128)0 / ten19 - ((u128)1 << 64));
-    size_t nl = (n + 7) / 8, i, top, nchunks = 0;
-    uint64_t *limb, *chunk;
-    char s[24];
+    uint32_t carry = 0, t;
+    size_t i;
 
-    limb = calloc(nl ? nl : 1, sizeof(*limb));
-    /* 64 bits hold less than 1.02 chunks of 19 digits. */
-    chunk = malloc((nl + nl / 32 + 2) * sizeof(*chunk));
-    if (limb == NULL || chunk == NULL) {
-        free(limb);
-        free(chunk);
-        b->oom = true;
-        return;
+    for (i = 0; i < nx && (i < ny || carry); i++) {
+        t = x[i] + (i < ny ? y[i] : 0) + carry;
+        carry = t >= DEC_BASE;
+        x[i] = carry ? t - DEC_BASE : t;
     }
-    for (i = 0; i < n; i++)
-        limb[i / 8] |= (uint64_t)d[i] << (8 * (i % 8));
-    top = nl;
-    while (top > 0 && limb[top - 1] == 0)
-        top--;
-    while (top > 0) {
-        uint64_t r = 0;
-
-        for (i = top; i-- > 0;) {
-            /* (r, limb[i]) / 10^19 with r < 10^19 */
-            u128 q = (u128)inv * r + (((u128)r << 64) | limb[i]);
-            uint64_t q1 = (uint64_t)(q >> 64) + 1, q0 = (uint64_t)q;
-
-            r = limb[i] - q1 * ten19;
-            if (r > q0) {
-                q1--;
-                r += ten19;
-            }
-            if (r >= ten19) {
-                q1++;
-                r -= ten19;
-            }
-            limb[i] = q1;
-        }
-        chunk[nchunks++] = r;
-        while (top > 0 && limb[top - 1] == 0)
-            top--;
-    }
-    if (negative)
-        tb_putc(b, '-');
-    if (nchunks == 0)
-        tb_putc(b, '0');
-    for (i = nchunks; i-- > 0;) {
-        int k = snprintf(s, sizeof(s), i == nchunks - 1 ? "%llu" : "%019llu",
-                         (unsigned long long)chunk[i]);
-        tb_put(b, s, (size_t)k);
-    }
-    free(limb);
-    free(chunk);
 }
-#else
-/* Print a bignum (little-endian magnitude bytes) in decimal: repeated
- * division by 10^9 over 32-bit limbs, O(n^2) in the size. */
+
+/* x[0..nx) -= y[0..ny), x >= y. */
+static void
+dec_sub(uint32_t *x, size_t nx, const uint32_t *y, size_t ny)
+{
+    uint32_t borrow = 0, sub;
+    size_t i;
+
+    for (i = 0; i < nx && (i < ny || borrow); i++) {
+        sub = (i < ny ? y[i] : 0) + borrow;
+        borrow = x[i] < sub;
+        x[i] = borrow ? x[i] + DEC_BASE - sub : x[i] - sub;
+    }
+}
+
+static size_t
+dec_trim(const uint32_t *x, size_t n)
+{
+    while (n > 0 && x[n - 1] == 0)
+        n--;
+    return n;
+}
+
+/* r[0..na+nb) = a * b in base 10^9; false on out of memory. */
+static bool
+dec_mul(const uint32_t *a, size_t na, const uint32_t *b, size_t nb, uint32_t *r)
+{
+    const uint32_t *sw;
+    uint32_t *t, *sa, *sb, *z0, *z1, *z2;
+    size_t i, j, m, la1, lb1, lsa, lsb, n1, off, len;
+    uint64_t carry, x;
+    bool ok;
+
+    if (na < nb) {
+        sw = a, a = b, b = sw;
+        i = na, na = nb, nb = i;
+    }
+    memset(r, 0, (na + nb) * sizeof(*r));
+    if (nb < KARATSUBA_MIN) {
+        /* Rows of products summed in 64 bits, carried every 17 rows:
+         * 17 products below 10^18 and a limb stay below 2^64. */
+        uint64_t *acc = calloc(na + nb + 1, sizeof(*acc));
+
+        if (acc == NULL)
+            return false;
+        for (i = 0; i < nb; i++) {
+            for (j = 0; j < na; j++)
+                acc[i + j] += (uint64_t)a[j] * b[i];
+            if (i % 17 == 16 || i == nb - 1) {
+                carry = 0;
+                for (j = 0; j < na + nb; j++) {
+                    x = acc[j] + carry;
+                    acc[j] = x % DEC_BASE;
+                    carry = x / DEC_BASE;
+                }
+            }
+        }
+        for (j = 0; j < na + nb; j++)
+            r[j] = (uint32_t)acc[j];
+        free(acc);
+        return true;
+    }
+    if (na >= 2 * nb) {
+        /* Unbalanced: a in pieces of nb limbs. */
+        if ((t = malloc(2 * nb * sizeof(*t))) == NULL)
+            return false;
+        for (off = 0; off < na; off += nb) {
+            len = na - off < nb ? na - off : nb;
+            if (!dec_mul(a + off, len, b, nb, t)) {
+                free(t);
+                return false;
+            }
+            dec_add(r + off, na + nb - off, t, dec_trim(t, len + nb));
+        }
+        free(t);
+        return true;
+    }
+    /* a = a1 B^m + a0, b = b1 B^m + b0 with m < nb <= na < 2m + 2. */
+    m = na / 2;
+    la1 = na - m;
+    lb1 = nb - m;
+    lsa = la1 + 1;
+    lsb = (lb1 > m ? lb1 : m) + 1;
+    n1 = lsa + lsb;
+    t = calloc(lsa + lsb + 2 * m + (la1 + lb1) + n1, sizeof(*t));
+    if (t == NULL)
+        return false;
+    sa = t;
+    sb = sa + lsa;
+    z0 = sb + lsb;
+    z2 = z0 + 2 * m;
+    z1 = z2 + la1 + lb1;
+    memcpy(sa, a + m, la1 * sizeof(*sa));
+    dec_add(sa, lsa, a, m);
+    memcpy(sb, b, m * sizeof(*sb));
+    dec_add(sb, lsb, b + m, lb1);
+    ok = dec_mul(a, m, b, m, z0) && dec_mul(a + m, la1, b + m, lb1, z2) &&
+         dec_mul(sa, dec_trim(sa, lsa), sb, dec_trim(sb, lsb), z1);
+    if (ok) {
+        /* z1 = (a0 + a1)(b0 + b1) - z0 - z2 = a0 b1 + a1 b0 */
+        dec_sub(z1, n1, z0, 2 * m);
+        dec_sub(z1, n1, z2, la1 + lb1);
+        memcpy(r, z0, 2 * m * sizeof(*r));
+        memcpy(r + 2 * m, z2, (la1 + lb1) * sizeof(*r));
+        dec_add(r + m, na + nb - m, z1, dec_trim(z1, n1));
+    }
+    free(t);
+    return ok;
+}
+
+/* Decimal (base 10^9) limbs of the binary limbs l[0..n), by repeated
+ * division; out holds at least n * 10 / 9 + 2. Returns the count. */
+static size_t
+dec_small(const uint32_t *l, size_t n, uint32_t *out)
+{
+    uint32_t w[DC_MIN];
+    size_t i, k = 0;
+    uint64_t rem, cur;
+
+    memcpy(w, l, n * sizeof(*w));
+    n = dec_trim(w, n);
+    while (n > 0) {
+        rem = 0;
+        for (i = n; i-- > 0;) {
+            cur = (rem << 32) | w[i];
+            w[i] = (uint32_t)(cur / DEC_BASE);
+            rem = cur % DEC_BASE;
+        }
+        out[k++] = (uint32_t)rem;
+        n = dec_trim(w, n);
+    }
+    return k;
+}
+
+/* The powers dec(2^(32 * 2^k)) the conversion splits by. */
+typedef struct decpow {
+    uint32_t *p[40];
+    size_t n[40];
+    int count;
+} decpow;
+
+/* Decimal limbs of the binary limbs l[0..n) into *out (malloc'd). */
+static bool
+dec_convert(const uint32_t *l, size_t n, decpow *pw, uint32_t **out,
+            size_t *nout)
+{
+    uint32_t *hi = NULL, *lo = NULL, *r;
+    size_t nhi, nlo, m = 1, nr;
+    int k = 0;
+
+    n = dec_trim(l, n);
+    if (n <= DC_MIN) {
+        if ((*out = malloc((n * 10 / 9 + 2) * sizeof(**out))) == NULL)
+            return false;
+        *nout = dec_small(l, n, *out);
+        return true;
+    }
+    while (2 * m < n) {
+        m *= 2;
+        k++;
+    }
+    /* pw->p[k] = dec(2^(32m)), by squaring the one before. */
+    while (pw->count <= k) {
+        int j = pw->count;
+
+        if (j == 0) {
+            pw->p[0] = malloc(2 * sizeof(uint32_t));
+            if (pw->p[0] == NULL)
+                return false;
+            pw->p[0][0] = 294967296u; /* 2^32 = 4 294967296 */
+            pw->p[0][1] = 4;
+            pw->n[0] = 2;
+        } else {
+            size_t pn = pw->n[j - 1];
+
+            pw->p[j] = malloc(2 * pn * sizeof(uint32_t));
+            if (pw->p[j] == NULL ||
+                !dec_mul(pw->p[j - 1], pn, pw->p[j - 1], pn, pw->p[j])) {
+                free(pw->p[j]);
+                return false;
+            }
+            pw->n[j] = dec_trim(pw->p[j], 2 * pn);
+        }
+        pw->count++;
+    }
+    if (!dec_convert(l + m, n - m, pw, &hi, &nhi) ||
+        !dec_convert(l, m, pw, &lo, &nlo)) {
+        free(hi);
+        return false;
+    }
+    nr = nhi + pw->n[k] + 1;
+    if (nr < nlo + 1)
+        nr = nlo + 1;
+    if ((r = calloc(nr, sizeof(*r))) == NULL ||
+        !dec_mul(hi, nhi, pw->p[k], pw->n[k], r)) {
+        free(r);
+        free(hi);
+        free(lo);
+        return false;
+    }
+    dec_add(r, nr, lo, nlo);
+    free(hi);
+    free(lo);
+    *out = r;
+    *nout = dec_trim(r, nr);
+    return true;
+}
+
+/* Print a bignum (little-endian magnitude bytes) in decimal. */
 static void
 put_big(tbuf *b, bool negative, const uint8_t *d, size_t n)
 {
-    size_t nl = (n + 3) / 4, i, top, nchunks = 0;
-    uint32_t *limb, *chunk;
+    size_t nl = (n + 3) / 4, i, nd = 0;
+    uint32_t *limb, *dec = NULL;
+    decpow pw;
     char s[16];
+    int k;
 
-    limb = calloc(nl ? nl : 1, sizeof(*limb));
-    /* Each 32-bit limb yields at most 10/9 chunks of nine digits. */
-    chunk = malloc((nl * 10 / 9 + 2) * sizeof(*chunk));
-    if (limb == NULL || chunk == NULL) {
-        free(limb);
-        free(chunk);
+    pw.count = 0;
+    if ((limb = calloc(nl ? nl : 1, sizeof(*limb))) == NULL) {
         b->oom = true;
         return;
     }
     for (i = 0; i < n; i++)
         limb[i / 4] |= (uint32_t)d[i] << (8 * (i % 4));
-    top = nl;
-    while (top > 0 && limb[top - 1] == 0)
-        top--;
-    while (top > 0) {
-        uint64_t rem = 0;
-
-        for (i = top; i-- > 0;) {
-            uint64_t cur = (rem << 32) | limb[i];
-
-            limb[i] = (uint32_t)(cur / 1000000000u);
-            rem = cur % 1000000000u;
-        }
-        chunk[nchunks++] = (uint32_t)rem;
-        while (top > 0 && limb[top - 1] == 0)
-            top--;
-    }
-    if (negative)
-        tb_putc(b, '-');
-    if (nchunks == 0)
-        tb_putc(b, '0');
-    for (i = nchunks; i-- > 0;) {
-        int k = snprintf(s, sizeof(s), i == nchunks - 1 ? "%u" : "%09u",
-                         (unsigned)chunk[i]);
-        tb_put(b, s, (size_t)k);
-    }
+    if (!dec_convert(limb, nl, &pw, &dec, &nd))
+        b->oom = true;
+    for (k = 0; k < pw.count; k++)
+        free(pw.p[k]);
     free(limb);
-    free(chunk);
+    if (!b->oom) {
+        if (negative)
+            tb_putc(b, '-');
+        if (nd == 0)
+            tb_putc(b, '0');
+        for (i = nd; i-- > 0;) {
+            k = snprintf(s, sizeof(s), i == nd - 1 ? "%u" : "%09u",
+                         (unsigned)dec[i]);
+            tb_put(b, s, (size_t)k);
+        }
+    }
+    free(dec);
 }
-#endif
 
 /* Parse the digits and exponent of "%.*e" output: d.ddde[+-]x. */
 static void

@@ -284,6 +284,8 @@ fixed() ->
      list_to_tuple(lists:seq(1, 300)), lists:seq(0, 255), lists:seq(0, 300),
      nest_list(10000), nest_tuple(10000),
      1 bsl 64, -(1 bsl 64), 1 bsl 1000, -(1 bsl 2040) + 1,
+     (1 bsl 2048) - 1, 1 bsl 2048, (1 bsl 80000) - 1, -(1 bsl 80001),
+     pow3(40000), -pow3(12345),
      fun lists:map/2, fun erlang:'+'/2, fun 'a b':'c'/0,
      'after', 'and', 'andalso', 'band', 'begin', 'bnot', 'bor', 'bsl', 'bsr',
      'bxor', 'case', 'catch', 'cond', 'div', 'end', 'fun', 'if', 'let', 'not',
@@ -326,8 +328,18 @@ ratom() ->
         _ -> list_to_atom(L)
     end.
 
+pow3(0) -> 1;
+pow3(N) when N rem 2 =:= 0 -> X = pow3(N div 2), X * X;
+pow3(N) -> 3 * pow3(N - 1).
+
 rint() ->
-    case rand:uniform(4) of
+    case rand:uniform(5) of
+        5 -> case rand:uniform(20) of
+                 %% now and then a bignum of up to 20,000 bytes
+                 1 -> binary:decode_unsigned(rand:bytes(250 + rand:uniform(20000)))
+                          * (rand:uniform(2) * 2 - 3);
+                 _ -> rand:uniform(1000)
+             end;
         1 -> rand:uniform(1000) - 500;
         2 -> rand:uniform(1 bsl 64) - (1 bsl 63);
         3 -> (rand:uniform(1 bsl 200) - (1 bsl 199)) * (rand:uniform(1 bsl 200));
