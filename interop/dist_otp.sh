@@ -17,13 +17,10 @@ OTP_EPMD=${OTP_EPMD:-/usr/bin/epmd}
 ECHO_COUNT=${ECHO_COUNT:-100000}
 
 TMP=$(mktemp -d /tmp/dist_otp.XXXXXX)
+# Logs stay for a failed run (the count says so, on the last line).
 cleanup() {
     stop_all
-    if [ "$FAILED" -eq 0 ]; then
-        rm -rf "$TMP"
-    else
-        echo "logs kept in $TMP"
-    fi
+    [ "$FAILED" -eq 0 ] && rm -rf "$TMP"
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
@@ -276,4 +273,5 @@ if [ -x "$OTP_EPMD" ]; then
 else
     fail "OTP's epmd at $OTP_EPMD"
 fi
+[ "$FAILED" -eq 0 ] || echo "logs kept in $TMP"
 finish
