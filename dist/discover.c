@@ -814,12 +814,14 @@ disc_conn_down(struct conn *c, const char *why)
         log_info("%s: connection to %s closed: %s", c->addr, c->peer, why);
         return;
     }
-    if (c->state == CONN_UP) {
-        log_info("%s: connection to %s closed: %s", c->addr, c->peer, why);
-        return;
-    }
     if (d->ping && n->ping != DP_WAIT)
         return;
+    if (c->state == CONN_UP) {
+        log_info("%s: connection to %s closed: %s", c->addr, c->peer, why);
+        if (d->ping)
+            ping_finish(d, n, DP_PANG, "closed before is_auth answered");
+        return;
+    }
     if (handshake && n->tried < n->ncand) {
         /* Most likely the node has another name: try the next one. */
         log_debug("discover %s: %s: %s; trying %s", d->name, c->peer, why,
@@ -875,8 +877,10 @@ disc_conn_up(struct conn *c)
     struct dnode *n;
     int form;
 
-    if (d == NULL || (n = node_of_conn(d, c->peer, &form)) == NULL)
+    if (d == NULL || (n = node_of_conn(d, c->peer, &form)) == NULL) {
+        log_info("%s: connected to %s", c->addr, c->peer);
         return;
+    }
     n->form = form;
     if (d->ping)
         ping_send(d, c, n);
