@@ -291,8 +291,9 @@ struct dnode {
     char name[HS_NAME_MAX + 1]; /* as printed: alive@PTR or alive@IP */
     char cand[DISCOVER_MAX_CANDIDATES][HS_NAME_MAX + 1];
     int ncand;
-    int form;  /* the candidate to try (serve: the one that worked) */
-    int tried; /* candidates tried this round */
+    int form;    /* the candidate to try (serve: the one that worked) */
+    int tried;   /* candidates tried this round */
+    bool warned; /* serve: its failure to connect was logged */
     /* --ping */
     enum dping ping;
     uint32_t tag;
@@ -843,7 +844,10 @@ disc_conn_down(struct conn *c, const char *why)
         ping_finish(d, n, DP_PANG, text);
         return;
     }
-    log_warnx("discover %s: cannot connect to %s: %s", d->name, n->name, why);
+    /* Once per node, not every round. */
+    (n->warned ? log_debug : log_warnx)("discover %s: cannot connect to %s: %s",
+                                        d->name, n->name, why);
+    n->warned = true;
 }
 
 /* Send {'$gen_call', {Self, Tag}, {is_auth, Us}} to net_kernel. */
@@ -882,6 +886,7 @@ disc_conn_up(struct conn *c)
         return;
     }
     n->form = form;
+    n->warned = false;
     if (d->ping)
         ping_send(d, c, n);
     else
@@ -909,6 +914,41 @@ node_dial(struct disc *d, struct dnode *n)
     c->on_down = disc_conn_down;
 }
 
+/* True if the address is one of this host's: it can be bound to. */
+static bool
+is_local(const struct sockaddr_storage *ss, socklen_t len)
+{
+    struct sockaddr_storage any = *ss;
+    int fd = socket(ss->ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0), rc;
+
+    if (fd < 0)
+        return false;
+    if (any.ss_family == AF_INET)
+        ((struct sockaddr_in *)&any)->sin_port = 0;
+    else
+        ((struct sockaddr_in6 *)&any)->sin6_port = 0;
+    rc = bind(fd, (struct sockaddr *)&any, len);
+    close(fd);
+    return rc == 0;
+}
+
+/* True if n is this gateway: our alive part and port, at an address of
+ * this host (its PTR name need not be the host name we go by). */
+static bool
+is_us(struct disc *d, const struct dnode *n)
+{
+    const char *at = strchr(d->g->name, '@');
+    int k;
+
+    for (k = 0; k < n->ncand; k++)
+        if (strcmp(n->cand[k], d->g->name) == 0)
+            return true;
+    return at != NULL && n->port == d->g->port &&
+           strlen(n->alive) == (size_t)(at - d->g->name) &&
+           memcmp(n->alive, d->g->name, (size_t)(at - d->g->name)) == 0 &&
+           is_local(&n->ss, n->sslen);
+}
+
 /* serve: dial every known node that has no connection, but not us. */
 static void
 connect_all(struct disc *d)
@@ -918,11 +958,10 @@ connect_all(struct disc *d)
 
     for (i = 0; i < d->nknown; i++) {
         struct dnode *n = &d->known[i];
-        bool have = false;
+        bool have = is_us(d, n);
 
         for (k = 0; k < n->ncand && !have; k++)
-            have = strcmp(n->cand[k], d->g->name) == 0 ||
-                   conn_find(d->g, n->cand[k]) != NULL;
+            have = conn_find(d->g, n->cand[k]) != NULL;
         if (have)
             continue;
         n->tried = 0;
@@ -993,6 +1032,7 @@ serve_round_done(struct disc *d, const struct discover_counts *c)
             j++;
         } else {
             d->nodes[j].form = d->known[i].form; /* what worked */
+            d->nodes[j].warned = d->known[i].warned;
             if (d->nodes[j].form >= d->nodes[j].ncand)
                 d->nodes[j].form = 0;
             i++;

@@ -86,12 +86,16 @@ fi
 pass "namespaces: bridge, h1 h2 h3 (our epmd, OTP nodes), h9 (no epmd), hc"
 
 # One line per address: its PTR name (the first), a short alias, and
-# tasks.svc; dead.svc is h9's address alone.
+# tasks.svc; dead.svc is h9's address alone; all.svc is tasks.svc and a
+# second address of hc's, whose PTR name (gwc) is not hc's hostname: the
+# gateway there must know itself by its address.
+ip -n "${DN_PREFIX}hc" addr add "$DN_SUBNET.5/24" dev eth0
 {
     for h in h1 h2 h3 h9; do
-        echo "$DN_SUBNET.${IP[$h]} $h.disc.test $h tasks.svc"
+        echo "$DN_SUBNET.${IP[$h]} $h.disc.test $h tasks.svc all.svc"
     done
-    echo "$DN_SUBNET6:${IP[h1]} h1.disc.test h1 tasks.svc"
+    echo "$DN_SUBNET6:${IP[h1]} h1.disc.test h1 tasks.svc all.svc"
+    echo "$DN_SUBNET.5 gwc.disc.test gwc all.svc"
     echo "$DN_SUBNET.${IP[h9]} dead.svc"
     echo "$DN_SUBNET.${IP[h1]} slow.svc"
     echo "$DN_SUBNET.${IP[h8]} h8.disc.test h8 slow.svc"
@@ -265,7 +269,7 @@ fi
 # --- distgw serve -discover -------------------------------------------------
 GWLOG=$TMP/gw.log
 dn_bg hc "$GWLOG" "$BIN/distgw" serve -sname gw -setcookie "$COOKIE" \
-    -http 127.0.0.1:8080 -start_epmd false -discover tasks.svc \
+    -http 127.0.0.1:8080 -start_epmd false -discover all.svc \
     -discover-interval 2 -d
 PID[gw]=$DN_LAST
 
@@ -296,6 +300,13 @@ if [ "$connected" -ge 6 ] && [ "$ok" -eq 1 ]; then
 else
     fail "serve -discover: $connected connections logged"
     cat "$TMP"/hidden.* "$GWLOG"
+fi
+if grep -q 'new node gw@gwc.disc.test at 10.231.0.5 ' "$GWLOG" &&
+    ! grep -q 'initiator with gw@\|connect to gw@' "$GWLOG"; then
+    pass "serve -discover: finds itself at 10.231.0.5 (PTR gwc) and does not dial itself"
+else
+    fail "serve -discover: itself:"
+    grep 'gw@' "$GWLOG"
 fi
 
 # The HTTP API (on hc's own loopback) lists the six.
@@ -355,14 +366,15 @@ else
     fail "serve -discover: no 'gone' for atomvm_node2"
     cat "$GWLOG"
 fi
-# Two more rounds: they count 6 nodes and never dial the dead one.
+# Two more rounds: they count 7 nodes (6 and the gateway) and never dial
+# the dead one.
 gone_at=$(grep -n 'atomvm_node2@h2.disc.test is gone' "$GWLOG" | head -n 1 | cut -d: -f1)
 sleep 4.5
 after=$(tail -n +"$((${gone_at:-1} + 1))" "$GWLOG")
 if [ -n "$gone_at" ] &&
-    [ "$(grep -c 'discover tasks.svc: 5 addresses, 6 nodes; ' <<<"$after")" -ge 2 ] &&
+    [ "$(grep -c 'discover all.svc: 6 addresses, 7 nodes; ' <<<"$after")" -ge 2 ] &&
     ! grep -q 'atomvm_node2@h2' <<<"$after"; then
-    pass "serve -discover: later rounds count 6 nodes and leave atomvm_node2@h2 alone"
+    pass "serve -discover: later rounds count 7 nodes and leave atomvm_node2@h2 alone"
 else
     fail "serve -discover: rounds after the kill:"
     echo "$after"
