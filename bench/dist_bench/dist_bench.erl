@@ -35,7 +35,9 @@ echo() ->
     echo().
 
 %% run(["gw=Node", "beam=Node", "prefix=P", Phase...]): one sender node
-%% runs each phase against the gateway, then against the OTP receiver.
+%% runs each phase against the gateway, then against the OTP receiver;
+%% ms= is the length of one round (default 1000), rounds= how many
+%% (default 3).
 %% Options gwpid= and beampid= name the receivers' OS processes, whose
 %% CPU time and RSS are read from /proc (the same machine).
 %% Phases: inbound_small inbound_1k inbound_1m rtt handshakes fill=N
@@ -56,22 +58,51 @@ run(Args) ->
              end,
     Dur = list_to_integer(case lists:keyfind("ms", 1, O) of
                               {_, D} -> D;
-                              false -> "3000"
+                              false -> "1000"
                           end),
+    Rounds = list_to_integer(case lists:keyfind("rounds", 1, O) of
+                                 {_, R} -> R;
+                                 false -> "3"
+                             end),
     [begin pong = net_adm:ping(N) end || N <- [Gw, Beam]],
+    put(order, []),
+    %% The machine may be shared: the two sides take turns, Rounds times
+    %% for the rates, and each figure is the median of its rounds.
     lists:foreach(
       fun(Ph) ->
+              Times = case Ph of
+                          "inbound_" ++ _ -> Rounds;
+                          "handshakes" -> Rounds;
+                          _ -> 1
+                      end,
               [phase(Ph, Side, N, Prefix, Dur)
-               || {Side, N} <- [{gw, Gw}, {beam, Beam}]]
+               || _ <- lists:seq(1, Times), {Side, N} <- [{gw, Gw}, {beam, Beam}]]
       end, Phases),
+    [io:format("@ ~s ~s ~p~n", [K, Side, summary(K, get({res, K, Side}))])
+     || {K, Side} <- lists:reverse(get(order))],
     halt(0).
+
+%% Failed connects add up; every other figure is the median of its rounds.
+summary(K, Vs) ->
+    case lists:suffix("_failed", K) of
+        true -> lists:sum(Vs);
+        false -> lists:nth((length(Vs) + 1) div 2, lists:sort(Vs))
+    end.
 
 opt(K, O) ->
     {_, V} = lists:keyfind(K, 1, O),
     V.
 
+%% Keep a figure of one round.
 out(Prefix, Metric, Side, Value) ->
-    io:format("@ ~s~s ~s ~p~n", [Prefix, Metric, Side, Value]).
+    K = Prefix ++ Metric,
+    case get({res, K, Side}) of
+        undefined ->
+            put(order, [{K, Side} | get(order)]),
+            put({res, K, Side}, [Value]);
+        Vs ->
+            put({res, K, Side}, [Value | Vs])
+    end.
 
 phase("inbound_" ++ Class, Side, Node, Prefix, Dur) ->
     OsPid = maps:get(Side, get(ospid)),
