@@ -8,10 +8,11 @@
 # discover tasks.svc` lists all six nodes and names h9 as failed; -ping
 # gets six pongs; names that resolve to nothing that answers exit 1; the
 # slow EPMD fails after 3 s, or at -timeout; `distgw serve -discover`
-# connects to every
-# node (each node's nodes(hidden) has the gateway), notices a new node,
-# and GET /nodes lists them; once a node is killed, discover and the next
-# round no longer list it, and the gateway does not dial it again.
+# connects to every node (each node's nodes(hidden) has the gateway),
+# notices a new node, and GET /nodes lists them; once a node is killed,
+# discover and the next
+# round no longer list it, and the gateway does not dial it again until it
+# comes back; the gateway never dials itself.
 # usage: dist_discover.sh BIN_DIR
 set -u
 BIN=${1:?usage: $0 BIN_DIR}
@@ -378,6 +379,22 @@ if [ -n "$gone_at" ] &&
 else
     fail "serve -discover: rounds after the kill:"
     echo "$after"
+fi
+# The node comes back (a new OS process, a new creation): found and
+# connected to again.
+start_node h2 atomvm_node2
+back=0
+for _ in $(seq 1 150); do
+    back=$(tail -n +"$((${gone_at:-1} + 1))" "$GWLOG" |
+        grep -c 'new node atomvm_node2@h2.disc.test \|connected to atomvm_node2@h2 ')
+    [ "$back" -ge 2 ] && break
+    sleep 0.1
+done
+if [ "$back" -ge 2 ]; then
+    pass "serve -discover: atomvm_node2@h2 restarted is found and connected to again"
+else
+    fail "serve -discover: atomvm_node2@h2 did not come back"
+    tail -n +"$((${gone_at:-1} + 1))" "$GWLOG"
 fi
 if kill -0 "${PID[gw]}" 2>/dev/null; then
     pass "gateway still running"
