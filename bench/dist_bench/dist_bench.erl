@@ -106,18 +106,18 @@ out(Prefix, Metric, Side, Value) ->
 
 phase("inbound_" ++ Class, Side, Node, Prefix, Dur) ->
     OsPid = maps:get(Side, get(ospid)),
-    C0 = cpu_ticks(OsPid),
-    S0 = cpu_ticks(os:getpid()),
+    C0 = cpu_us(OsPid),
+    S0 = cpu_us(os:getpid()),
     {Msgs, Bytes, Us} = inbound(Node, Class, Dur),
     %% Who was busy: the receiver's and this sender's CPU, in % of a
     %% core, and the receiver's CPU time per message (which other load on
     %% the machine does not change much).
-    RecvUs = (cpu_ticks(OsPid) - C0) * 1.0e6 / ticks_per_s(),
+    RecvUs = cpu_us(OsPid) - C0,
     out(Prefix, "inbound_" ++ Class ++ "_cpu", Side, round(RecvUs / Us * 100)),
     out(Prefix, "inbound_" ++ Class ++ "_us_per_msg", Side,
         round(RecvUs / Msgs * 100) / 100),
     out(Prefix, "inbound_" ++ Class ++ "_sender_cpu", Side,
-        round((cpu_ticks(os:getpid()) - S0) * 1.0e6 / ticks_per_s() / Us * 100)),
+        round((cpu_us(os:getpid()) - S0) / Us * 100)),
     out(Prefix, "inbound_" ++ Class ++ "_msgs", Side, round(Msgs * 1.0e6 / Us)),
     out(Prefix, "inbound_" ++ Class ++ "_mbs", Side,
         round(Bytes / Us * 100) / 100);
@@ -240,22 +240,15 @@ fill_loop(Q, S, N) ->
     receive {msgs, _} -> ok end,
     fill_loop(Q, S, N - B).
 
-%% utime + stime of an OS process, in clock ticks.
-cpu_ticks(OsPid) ->
-    {ok, B} = file:read_file("/proc/" ++ OsPid ++ "/stat"),
-    [_, Rest] = binary:split(B, <<") ">>),
-    F = string:lexemes(binary_to_list(Rest), " "),
-    %% Fields 14 and 15 of stat; Rest starts at field 3.
-    list_to_integer(lists:nth(12, F)) + list_to_integer(lists:nth(13, F)).
-
-ticks_per_s() ->
-    case get(ticks) of
-        undefined ->
-            T = list_to_integer(string:trim(os:cmd("getconf CLK_TCK"))),
-            put(ticks, T),
-            T;
-        T -> T
-    end.
+%% CPU time of an OS process in microseconds: the sum over its threads
+%% of the time on a CPU (schedstat, in ns; finer than stat's ticks).
+cpu_us(OsPid) ->
+    Dir = "/proc/" ++ OsPid ++ "/task/",
+    {ok, Tasks} = file:list_dir(Dir),
+    lists:sum([case file:read_file(Dir ++ T ++ "/schedstat") of
+                   {ok, B} -> binary_to_integer(hd(binary:split(B, <<" ">>)));
+                   _ -> 0
+               end || T <- Tasks]) div 1000.
 
 rss_kb(OsPid) ->
     {ok, B} = file:read_file("/proc/" ++ OsPid ++ "/status"),
