@@ -197,13 +197,14 @@ only_members(json_t *obj, const char *where, const char *const *known,
              struct api_error *err)
 {
     const char *key;
+    size_t klen, i;
     json_t *v;
-    size_t i;
 
-    json_object_foreach(obj, key, v)
+    /* By length too: a member name may hold NUL ("to\u0000x"). */
+    json_object_keylen_foreach(obj, key, klen, v)
     {
         for (i = 0; known[i] != NULL; i++)
-            if (strcmp(key, known[i]) == 0)
+            if (klen == strlen(known[i]) && memcmp(key, known[i], klen) == 0)
                 break;
         if (known[i] == NULL)
             return api_fail(err, 400, "bad request",
