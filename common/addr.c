@@ -2,13 +2,13 @@
  * Socket address helpers.
  */
 #include <arpa/inet.h>
-#include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "addr.h"
+#include "num.h"
 
 int
 addr_parse_ip(const char *s, uint16_t port, struct sockaddr_storage *ss,
@@ -36,14 +36,9 @@ addr_parse_ip(const char *s, uint16_t port, struct sockaddr_storage *ss,
 int
 addr_parse_port(const char *s, uint16_t *port)
 {
-    char *end;
-    long v;
+    long long v;
 
-    if (*s < '0' || *s > '9')
-        return -1;
-    errno = 0;
-    v = strtol(s, &end, 10);
-    if (errno != 0 || *end != '\0' || v < 1 || v > 65535)
+    if (num_parse(s, 1, 65535, &v) == -1)
         return -1;
     *port = (uint16_t)v;
     return 0;

@@ -145,31 +145,33 @@ cli_dump(uint16_t port)
     return cli_call(port, EPMD_DUMP_REQ, 0);
 }
 
-int
-cli_kill(uint16_t port)
+/* Connect, send req and read exactly want bytes of answer into buf:
+ * returns want, 0 (EOF), -1 (read error), or -2 if the request could not
+ * be sent (already reported). */
+static ssize_t
+cli_exchange(uint16_t port, const uint8_t *req, size_t len, char *buf,
+             size_t want)
 {
-    uint8_t req[3];
-    char buf[3];
     ssize_t r;
     int fd;
 
     if ((fd = cli_connect(port, 0)) == -1)
-        return 1;
-    if (cli_send(fd, req,
-                 epmd_wire_simple_req(req, sizeof(req), EPMD_KILL_REQ))) {
+        return -2;
+    if (cli_send(fd, req, len)) {
         close(fd);
-        return 1;
+        return -2;
     }
-    r = cli_read_fill(fd, buf, 2);
+    r = cli_read_fill(fd, buf, want);
     close(fd);
-    if (r == 2) {
-        if (memcmp(buf, EPMD_KILL_OK, 2) == 0) {
-            printf("Killed\n");
-            return 0;
-        }
-        printf("Killing not allowed - living nodes in database.\n");
+    return r;
+}
+
+/* Report an answer that did not come whole, as OTP words it. */
+static int
+cli_bad_answer(ssize_t r, char *buf)
+{
+    if (r == -2)
         return 1;
-    }
     if (r < 0) {
         printf("epmd: failed to read answer from local epmd\n");
         return 1;
@@ -180,38 +182,44 @@ cli_kill(uint16_t port)
 }
 
 int
+cli_kill(uint16_t port)
+{
+    uint8_t req[3];
+    char buf[3];
+    ssize_t r;
+
+    r = cli_exchange(port, req,
+                     epmd_wire_simple_req(req, sizeof(req), EPMD_KILL_REQ), buf,
+                     2);
+    if (r != 2)
+        return cli_bad_answer(r, buf);
+    if (memcmp(buf, EPMD_KILL_OK, 2) == 0) {
+        printf("Killed\n");
+        return 0;
+    }
+    printf("Killing not allowed - living nodes in database.\n");
+    return 1;
+}
+
+int
 cli_stop(uint16_t port, const char *name)
 {
     uint8_t req[3 + EPMD_STOP_NAME_MAX];
     char buf[8];
     size_t nlen = strlen(name);
     ssize_t r;
-    int fd;
 
     if (nlen > EPMD_STOP_NAME_MAX) {
         printf("epmd: Name too long!");
         return 1;
     }
-    if ((fd = cli_connect(port, 0)) == -1)
-        return 1;
-    if (cli_send(fd, req,
-                 epmd_wire_stop_req(req, sizeof(req), (const uint8_t *)name,
-                                    nlen))) {
-        close(fd);
-        return 1;
-    }
-    r = cli_read_fill(fd, buf, 7);
-    close(fd);
-    if (r == 7) {
-        buf[7] = '\0';
-        printf("%s\n", buf);
-        return 0;
-    }
-    if (r < 0) {
-        printf("epmd: failed to read answer from local epmd\n");
-        return 1;
-    }
-    buf[r] = '\0';
-    printf("epmd: local epmd responded with <%s>\n", buf);
-    return 1;
+    r = cli_exchange(
+        port, req,
+        epmd_wire_stop_req(req, sizeof(req), (const uint8_t *)name, nlen), buf,
+        7);
+    if (r != 7)
+        return cli_bad_answer(r, buf);
+    buf[7] = '\0';
+    printf("%s\n", buf);
+    return 0;
 }

@@ -87,6 +87,25 @@ put32(uint8_t *p, uint32_t v)
     return p + 4;
 }
 
+/* Write Port Type Proto High Low Nlen Name Elen Extra, the body that
+ * ALIVE2_REQ and a found PORT2_RESP share. */
+static void
+wire_put_node(uint8_t *p, const struct epmd_node_info *n)
+{
+    p = put16(p, n->port);
+    *p++ = n->node_type;
+    *p++ = n->protocol;
+    p = put16(p, n->high_vsn);
+    p = put16(p, n->low_vsn);
+    p = put16(p, (uint16_t)n->name_len);
+    if (n->name_len > 0)
+        memcpy(p, n->name, n->name_len);
+    p += n->name_len;
+    p = put16(p, (uint16_t)n->extra_len);
+    if (n->extra_len > 0)
+        memcpy(p, n->extra, n->extra_len);
+}
+
 int
 epmd_wire_utf8_chars(const uint8_t *s, size_t len)
 {
@@ -312,18 +331,7 @@ epmd_wire_port2_resp(uint8_t *buf, size_t cap, const struct epmd_node_info *n)
         p = buf;
         *p++ = EPMD_PORT2_RESP;
         *p++ = 0;
-        p = put16(p, n->port);
-        *p++ = n->node_type;
-        *p++ = n->protocol;
-        p = put16(p, n->high_vsn);
-        p = put16(p, n->low_vsn);
-        p = put16(p, (uint16_t)n->name_len);
-        if (n->name_len > 0)
-            memcpy(p, n->name, n->name_len);
-        p += n->name_len;
-        p = put16(p, (uint16_t)n->extra_len);
-        if (n->extra_len > 0)
-            memcpy(p, n->extra, n->extra_len);
+        wire_put_node(p, n);
     }
     return need;
 }
@@ -400,18 +408,7 @@ epmd_wire_alive2_req(uint8_t *buf, size_t cap, const struct epmd_node_info *n)
     if (wire_fits(buf, cap, body + 2)) {
         p = put16(buf, (uint16_t)body);
         *p++ = EPMD_ALIVE2_REQ;
-        p = put16(p, n->port);
-        *p++ = n->node_type;
-        *p++ = n->protocol;
-        p = put16(p, n->high_vsn);
-        p = put16(p, n->low_vsn);
-        p = put16(p, (uint16_t)n->name_len);
-        if (n->name_len > 0)
-            memcpy(p, n->name, n->name_len);
-        p += n->name_len;
-        p = put16(p, (uint16_t)n->extra_len);
-        if (n->extra_len > 0)
-            memcpy(p, n->extra, n->extra_len);
+        wire_put_node(p, n);
     }
     return body + 2;
 }

@@ -18,6 +18,7 @@
 
 #include "epmd.h"
 #include "log.h"
+#include "num.h"
 #include "registry.h"
 
 /* Largest value accepted for the seconds options: a day. */
@@ -91,16 +92,9 @@ static void __attribute__((noreturn)) usage(void)
 static long
 main_number(const char *s, long min, long max)
 {
-    char *end;
-    long v;
+    long long v;
 
-    if (s == NULL || *s < '0' || *s > '9')
-        return -1;
-    errno = 0;
-    v = strtol(s, &end, 10);
-    if (errno != 0 || *end != '\0' || v < min || v > max)
-        return -1;
-    return v;
+    return num_parse(s, min, max, &v) == 0 ? (long)v : -1;
 }
 
 /* The option that takes a value: its value, or usage() if missing/bad. */

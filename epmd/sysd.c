@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -13,6 +14,7 @@
 
 #include "epmd.h"
 #include "log.h"
+#include "num.h"
 
 /* The first passed descriptor (sd_listen_fds(3): SD_LISTEN_FDS_START). */
 #define SYSD_LISTEN_FDS_START 3
@@ -21,16 +23,9 @@
 static long
 sysd_number(const char *s)
 {
-    char *end;
-    long v;
+    long long v;
 
-    if (s == NULL || *s < '0' || *s > '9')
-        return -1;
-    errno = 0;
-    v = strtol(s, &end, 10);
-    if (errno != 0 || *end != '\0')
-        return -1;
-    return v;
+    return num_parse(s, 0, INT32_MAX, &v) == 0 ? (long)v : -1;
 }
 
 int
