@@ -78,6 +78,7 @@ typedef struct bitbuf {
 typedef struct frame {
     fkind kind;
     bool tail;   /* list: '|' read, the next value is the tail */
+    bool neg;    /* parenthesis after '-': negate the number inside */
     size_t base; /* first value of this container on the value stack */
     size_t pos;  /* where it opened */
     /* F_BIN only */
@@ -1559,6 +1560,37 @@ close_bin(parser *p, frame *f, etf_term *out)
     return 0;
 }
 
+/* -(N): negate the number inside a signed parenthesis. */
+static int
+negate(parser *p, etf_term *t, size_t pos)
+{
+    uint8_t mag[8];
+    uint64_t u;
+    int i;
+
+    switch (t->kind) {
+    case ETF_FLOAT:
+        t->v.f = -t->v.f;
+        return 0;
+    case ETF_INT:
+        if (t->v.i != INT64_MIN) {
+            t->v.i = -t->v.i;
+            return 0;
+        }
+        u = (uint64_t)1 << 63;
+        for (i = 0; i < 8; i++)
+            mag[i] = (uint8_t)(u >> (8 * i));
+        return etf_set_big(p->a, t, false, mag, 8) < 0 ? nomem(p) : 0;
+    case ETF_BIG:
+        /* through etf_set_big, which makes -2^63 an ETF_INT again */
+        return etf_set_big(p->a, t, t->aux == 0, t->v.bytes, t->len) < 0
+                   ? nomem(p)
+                   : 0;
+    default:
+        return fail(p, ETF_E_SYNTAX, pos, "a sign needs a number");
+    }
+}
+
 /* Close the top frame into out. */
 static int
 close_frame(parser *p, etf_term *out)
@@ -1590,6 +1622,8 @@ close_frame(parser *p, etf_term *out)
         break;
     case F_PAREN:
         *out = p->vals[f->base];
+        if (f->neg)
+            rc = negate(p, out, f->pos);
         break;
     }
     p->nvals = f->base;
@@ -1614,6 +1648,13 @@ read_value(parser *p, etf_term *out, bool *opened)
         sign = true;
         if (next(p, &t) < 0)
             return -1;
+    }
+    if (sign && t.kind == TK_PUNCT && t.punct == '(') {
+        *opened = true;
+        if (open_frame(p, F_PAREN, t.pos) < 0)
+            return -1;
+        p->fr[p->nfr - 1].neg = neg;
+        return 0;
     }
     if (sign && t.kind != TK_INT && t.kind != TK_FLOAT && t.kind != TK_CHAR)
         return unexpected(p, &t, "a number after the sign");
@@ -1718,7 +1759,8 @@ read_segment(parser *p, bool *opened)
         if (next(p, &t) < 0)
             return -1;
     }
-    if (sign && t.kind != TK_INT && t.kind != TK_FLOAT && t.kind != TK_CHAR)
+    if (sign && t.kind != TK_INT && t.kind != TK_FLOAT && t.kind != TK_CHAR &&
+        !(t.kind == TK_PUNCT && t.punct == '('))
         return unexpected(p, &t, "a number after the sign");
     switch (t.kind) {
     case TK_INT:
@@ -1736,11 +1778,14 @@ read_segment(parser *p, bool *opened)
         f->seg = S_STRING;
         return 0;
     case TK_PUNCT:
-        if (t.punct == '(' && !sign) {
+        if (t.punct == '(') {
             *opened = true;
-            return open_frame(p, F_PAREN, t.pos);
+            if (open_frame(p, F_PAREN, t.pos) < 0)
+                return -1;
+            p->fr[p->nfr - 1].neg = neg;
+            return 0;
         }
-        if (t.punct == P_LTLT) {
+        if (t.punct == P_LTLT && !sign) {
             if ((r = accept(p, P_GTGT)) != 0) {
                 f->seg = S_BIN;
                 if (r > 0 && etf_set_binary(p->a, &f->segv, "", 0) < 0)
