@@ -256,10 +256,9 @@ put_atom(tbuf *b, const char *str, size_t len, bool uni, bool force_quote)
     tb_putc(b, '\'');
 }
 
-/* Print an atom as the emulator does inside fun_to_list/1 (erts'
- * print_atom_name): quoting decided on Latin-1 letters, digits and _,
- * and each byte of the UTF-8 name becomes one character of the result,
- * which is what OTP's own string holds. */
+/* The character the emulator judges an atom's byte i by when it decides
+ * on quotes: a Latin-1 character for a two-byte sequence, a letter for a
+ * continuation byte, and 0 (quote it) for a longer sequence. */
 static int
 erts_latin1(const uint8_t *p, size_t i, size_t len)
 {
@@ -288,6 +287,10 @@ erts_alnum(int c)
            (c >= '0' && c <= '9');
 }
 
+/* Print an atom as the emulator does inside fun_to_list/1 (erts'
+ * print_atom_name): quoting decided on Latin-1 letters, digits and _,
+ * and each byte of the UTF-8 name becomes one character of the result,
+ * which is what OTP's own string holds. */
 static void
 put_erts_atom(tbuf *b, const char *str, size_t len)
 {
