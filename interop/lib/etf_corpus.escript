@@ -107,7 +107,7 @@ id_pool() ->
         ++ [erlang:monitor(process, P) || P <- lists:sublist(Procs, 4)],
     Foreign = ['other@host', 'n\x{e9}ud@h\x{f4}te', 'x@y', '\x{65E5}\x{672C}@host'],
     FPids = [foreign_pid(Node) || Node <- Foreign, _ <- lists:seq(1, 3)],
-    FPorts = [foreign_port(Node) || Node <- Foreign, _ <- lists:seq(1, 2)],
+    FPorts = [foreign_port(Node) || Node <- Foreign, _ <- lists:seq(1, 3)],
     FRefs = [foreign_ref(Node) || Node <- Foreign, _ <- lists:seq(1, 3)],
     #{pids => [Self | Procs] ++ FPids, ports => Ports ++ [Sock] ++ FPorts,
       refs => Refs ++ FRefs, procs => Procs, open => Ports, sock => Sock}.
@@ -122,14 +122,22 @@ atom_ext(A) ->
     <<119, (byte_size(B)), B/binary>>.
 
 foreign_pid(Node) ->
-    binary_to_term(<<131, 88, (atom_ext(Node))/binary, (rand:uniform(1 bsl 15)):32,
-                     (rand:uniform(8191)):32, (rand:uniform(1 bsl 32) - 1):32>>).
+    %% ids and serials of every width: OTP's own pids use 15 and 13 bits
+    Bits = pick([15, 28, 32]),
+    binary_to_term(<<131, 88, (atom_ext(Node))/binary, (rand:uniform(1 bsl Bits) - 1):32,
+                     (rand:uniform(1 bsl pick([13, 32])) - 1):32,
+                     (rand:uniform(1 bsl 32) - 1):32>>).
 
 foreign_port(Node) ->
-    case rand:uniform(2) of
+    case rand:uniform(3) of
         1 ->
             binary_to_term(<<131, 89, (atom_ext(Node))/binary,
-                             (rand:uniform(1 bsl 28)):32, (rand:uniform(1 bsl 32) - 1):32>>);
+                             (rand:uniform(1 bsl 28) - 1):32, (rand:uniform(1 bsl 32) - 1):32>>);
+        3 ->
+            %% NEW_PORT_EXT with an id past 28 bits
+            binary_to_term(<<131, 89, (atom_ext(Node))/binary,
+                             ((1 bsl 28) + rand:uniform((1 bsl 32) - (1 bsl 28)) - 1):32,
+                             (rand:uniform(1 bsl 32) - 1):32>>);
         2 ->
             %% V4_PORT_EXT: a 64-bit port id
             binary_to_term(<<131, 120, (atom_ext(Node))/binary,
@@ -1046,7 +1054,7 @@ check(Dir, Out) ->
                                 Other -> {fail, Other}
                             end
                     end),
-    Orig = fun(Id) -> binary_to_term(rd(Dir, "terms", Id, ".etf")) end,
+    Orig = fun(Id) -> {bytes, rd(Dir, "terms", Id, ".etf")} end,
     R2 = check_each("re-encode =:=", Man,
                     fun({Id, _, _, _, _}) -> same_term(Out, "re", Id, Orig(Id)) end),
     R3 = check_each("re-encode bytes = term_to_binary", Man,
@@ -1127,6 +1135,28 @@ out_file(Out, Sub, Id, Ext) ->
             end
     end.
 
+%% Does OTP decode our bytes for Id to Want (a term, or {bytes, B}: what
+%% binary_to_term makes of B)? Bytes identical to B pass as they are.
+same_term(Out, Sub, Id, {bytes, B}) ->
+    case out_file(Out, Sub, Id, ".etf") of
+        {ok, B} ->
+            pass;
+        {ok, _} ->
+            case same_term(Out, Sub, Id, binary_to_term(B)) of
+                {fail, Why} ->
+                    %% OTP 25's =:= is not always stable on large maps
+                    %% holding foreign pids, refs or funs: say so if the
+                    %% original is not even =:= itself.
+                    case binary_to_term(B) =:= binary_to_term(B) of
+                        true -> {fail, Why};
+                        false -> {fail, ["(OTP: the original is not =:= itself) ", Why]}
+                    end;
+                R ->
+                    R
+            end;
+        Err ->
+            Err
+    end;
 same_term(Out, Sub, Id, Want) ->
     case out_file(Out, Sub, Id, ".etf") of
         {ok, B} ->
