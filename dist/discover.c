@@ -103,8 +103,8 @@ discover_ptr_clean(const char *ptr, char *out, size_t outlen)
 
     if (n > 0 && ptr[n - 1] == '.')
         n--;
-    if (n == 0 || n > DISCOVER_PART_MAX || n >= outlen)
-        return -1;
+    if (n == 0 || n > DISCOVER_PART_MAX || n >= outlen || ptr[n - 1] == '.')
+        return -1; /* empty, too long, or an empty last label */
     for (i = 0; i < n; i++) {
         char ch = ptr[i];
 
@@ -171,6 +171,13 @@ same_ip(const char *a, const char *b)
     return false;
 }
 
+/* A byte that ends a word of a hosts file: blanks, control bytes, '#'. */
+static bool
+hosts_sep(char ch)
+{
+    return (unsigned char)ch <= ' ' || ch == 0x7f || ch == '#';
+}
+
 int
 discover_hosts_find(const char *text, size_t len, const char *ip, char *out,
                     size_t outlen)
@@ -187,10 +194,11 @@ discover_hosts_find(const char *text, size_t len, const char *ip, char *out,
         while (q < eol && (*q == ' ' || *q == '\t'))
             q++;
         w = q;
-        while (q < eol && *q != ' ' && *q != '\t' && *q != '#')
+        while (q < eol && !hosts_sep(*q))
             q++;
         wl = (size_t)(q - w);
-        if (wl == 0 || wl >= sizeof(word))
+        if (wl == 0 || wl >= sizeof(word) ||
+            (q < eol && *q != ' ' && *q != '\t'))
             continue;
         memcpy(word, w, wl);
         word[wl] = '\0';
@@ -200,10 +208,11 @@ discover_hosts_find(const char *text, size_t len, const char *ip, char *out,
         while (q < eol && (*q == ' ' || *q == '\t'))
             q++;
         w = q;
-        while (q < eol && *q != ' ' && *q != '\t' && *q != '#' && *q != '\r')
+        while (q < eol && !hosts_sep(*q))
             q++;
         wl = (size_t)(q - w);
-        if (wl == 0 || wl >= outlen)
+        if (wl == 0 || wl >= outlen ||
+            (q < eol && *q != ' ' && *q != '\t' && *q != '#' && *q != '\r'))
             continue;
         memcpy(out, w, wl);
         out[wl] = '\0';

@@ -180,6 +180,7 @@ test_ptr_clean(void **state)
     assert_int_equal(discover_ptr_clean("", out, sizeof(out)), -1);
     assert_int_equal(discover_ptr_clean(".", out, sizeof(out)), -1);
     assert_int_equal(discover_ptr_clean("a..b", out, sizeof(out)), -1);
+    assert_int_equal(discover_ptr_clean("h.d..", out, sizeof(out)), -1);
     assert_int_equal(discover_ptr_clean(".a", out, sizeof(out)), -1);
     assert_int_equal(discover_ptr_clean("a b", out, sizeof(out)), -1);
     assert_int_equal(discover_ptr_clean("a@b", out, sizeof(out)), -1);
@@ -271,6 +272,14 @@ test_hosts_find(void **state)
         -1);
     assert_int_equal(
         discover_hosts_find(hosts, strlen(hosts), "10.0.0.9", out, 5), -1);
+    /* a name with a NUL or a control byte in it is no name */
+    assert_int_equal(discover_hosts_find("10.0.0.1\t\0bad\n", 14, "10.0.0.1",
+                                         out, sizeof(out)),
+                     -1);
+    assert_int_equal(discover_hosts_find("10.0.0.1 a\x01b\n10.0.0.1 ok\n", 25,
+                                         "10.0.0.1", out, sizeof(out)),
+                     0);
+    assert_string_equal(out, "ok");
     /* only len bytes are read */
     assert_int_equal(
         discover_hosts_find(hosts, 30, "127.0.0.1", out, sizeof(out)), -1);
