@@ -333,7 +333,7 @@ struct disc {
     /* --ping */
     etf_arena *a;
     etf_term self;
-    size_t pings_left;
+    size_t pings_left, ping_next;
     int rc;
     bool done;
 };
@@ -1108,6 +1108,8 @@ ping_finish(struct disc *d, struct dnode *n, enum dping st, const char *why)
     snprintf(n->why, sizeof(n->why), "%s", why != NULL ? why : "");
     if (--d->pings_left == 0 && !d->done)
         cli_print(d);
+    else if (d->ping_next < d->nnodes && !d->done)
+        node_dial(d, &d->nodes[d->ping_next++]);
 }
 
 static void
@@ -1148,8 +1150,10 @@ cli_ping_all(struct disc *d)
         d->nodes[i].ping = DP_WAIT;
         d->nodes[i].tag = (uint32_t)i + 1;
     }
-    for (i = 0; i < d->nnodes && !d->done; i++)
-        node_dial(d, &d->nodes[i]);
+    /* DISCOVER_PARALLEL at a time; each one done starts the next. */
+    while (d->ping_next < d->nnodes && d->ping_next < DISCOVER_PARALLEL &&
+           !d->done)
+        node_dial(d, &d->nodes[d->ping_next++]);
 }
 
 static void
