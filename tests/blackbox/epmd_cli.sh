@@ -112,6 +112,15 @@ expect_eq "-kill with live nodes, relaxed" "0:Killed"$'\n' "$RC:$OUT"
 wait $D3
 expect_eq "relaxed daemon exits 0" 0 "$?"
 
+# The DbgExtra options are accepted and the daemon still answers.
+bg_start $EPMD -port $P2 -packet_timeout 5 -delay_accept 1 -delay_write 1 -d -d -d
+D2=$LAST_PID
+wait_port $P2 || exit 1
+run $EPMD -port $P2 -names
+expect_eq "-packet_timeout/-delay_accept/-delay_write: still answers" "0:epmd: up and running on port $P2 with data:"$'\n' "$RC:$OUT"
+kill $D2
+wait $D2 2>/dev/null
+
 # -daemon detaches; a second one exits 0 quietly; so does a foreground one.
 on_exit "$EPMD -port $P4 -kill"
 run timeout 20 $EPMD -daemon -port $P4

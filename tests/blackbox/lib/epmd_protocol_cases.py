@@ -141,6 +141,9 @@ def case_register_lookup_names_free_again():
     a = Alive(PORT, name, port=5555, extra=b"")
     check(a.ok and a.reply[:1] == b"v", "ALIVE2_X_RESP ok: %r" % a.reply)
     c1 = a.creation
+    # A new name's creation is seeded from the clock (OTP: time + 1).
+    check(abs(c1 - time.time()) < 24 * 3600,
+          "creation %d seeded from the clock (%d)" % (c1, time.time()))
     info = port_please(PORT, name)
     check(info is not None and info["port"] == 5555, "lookup %r" % info)
     check(info["extra"] == b"", "empty extra returned: %r" % info["extra"])
