@@ -10,7 +10,7 @@ echo "== build: release, -Werror"
 cmake -S . -B build -DWERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$jobs"
 echo "== tests: release"
-(cd build && ctest --output-on-failure)
+(cd build && ctest --output-on-failure -j"$jobs")
 
 echo "== build: clang, ASan+UBSan, fuzzers, -Werror"
 CC=clang cmake -S . -B build-asan -DWERROR=ON -DSANITIZER=address,undefined \
@@ -18,4 +18,5 @@ CC=clang cmake -S . -B build-asan -DWERROR=ON -DSANITIZER=address,undefined \
 cmake --build build-asan -j"$jobs"
 echo "== tests: ASan+UBSan"
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
-  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure)
+  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  ctest --output-on-failure -j"$jobs")
