@@ -17,6 +17,10 @@ CC=clang cmake -S . -B build-asan -DWERROR=ON -DSANITIZER=address,undefined \
   -DBUILD_FUZZERS=ON -DBUILD_BENCH=OFF -DCMAKE_BUILD_TYPE=Debug >/dev/null
 cmake --build build-asan -j"$jobs"
 echo "== tests: ASan+UBSan"
+# Leaks are checked in the unit tests and fuzzers; the daemons in the
+# black-box and interop tests are ended by signals, with memory still held.
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
-  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  ctest --output-on-failure -j"$jobs")
+  ctest --output-on-failure -j"$jobs" -L 'unit|fuzz')
+(cd build-asan && ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
+  ctest --output-on-failure -j"$jobs" -LE 'unit|fuzz')
