@@ -399,6 +399,7 @@ addr_fail(struct daddr *a, const char *why)
     addr_finish(a, DA_FAILED);
 }
 
+/* The PTR answer for an address: keep the name if it is a host name. */
 static void
 ptr_cb(int result, char type, int count, int ttl, void *addresses, void *arg)
 {
@@ -588,6 +589,8 @@ addr_next(struct disc *d)
         addr_start(&d->addrs[d->next++]);
 }
 
+/* The name's addresses: keep each once (at most DISCOVER_MAX_ADDRS) and
+ * start asking their EPMDs. */
 static void
 gai_cb(int result, struct evutil_addrinfo *res, void *arg)
 {
@@ -675,6 +678,7 @@ round_clear(struct disc *d)
     d->dns_error[0] = '\0';
 }
 
+/* Start a round: resolve the name again. */
 static void
 round_start(struct disc *d)
 {
@@ -810,6 +814,8 @@ retry_cb(evutil_socket_t fd, short what, void *arg)
 static void ping_finish(struct disc *d, struct dnode *n, enum dping st,
                         const char *why);
 
+/* A link we dialled went down: try the node's next name if the handshake
+ * failed, else count a pang (-ping) or log why (serve). */
 static void
 disc_conn_down(struct conn *c, const char *why)
 {
@@ -883,6 +889,8 @@ ping_send(struct disc *d, struct conn *c, struct dnode *n)
     conn_send(c, &ctl, &msg);
 }
 
+/* A link we dialled is up: remember the name that worked, then ping
+ * (-ping) or log it (serve). */
 static void
 disc_conn_up(struct conn *c)
 {
@@ -978,6 +986,7 @@ connect_all(struct disc *d)
     }
 }
 
+/* Dial once registered with EPMD (a handshake needs our creation). */
 static void
 connect_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -1099,6 +1108,8 @@ cli_print(struct disc *d)
     event_base_loopbreak(d->g->base);
 }
 
+/* Record a node's pong or pang; print once the last one is in, else
+ * start the next waiting ping. */
 static void
 ping_finish(struct disc *d, struct dnode *n, enum dping st, const char *why)
 {
@@ -1112,6 +1123,7 @@ ping_finish(struct disc *d, struct dnode *n, enum dping st, const char *why)
         node_dial(d, &d->nodes[d->ping_next++]);
 }
 
+/* A message to our pid: the {Tag, yes} answer of a node's net_kernel. */
 static void
 ping_deliver(struct gw *g, const struct ctl_msg *m, void *arg)
 {
@@ -1156,6 +1168,8 @@ cli_ping_all(struct disc *d)
         node_dial(d, &d->nodes[d->ping_next++]);
 }
 
+/* Every address is done: name the nodes, then act on them (serve: log
+ * and connect; discover: ping or print). */
 static void
 round_end(struct disc *d)
 {
@@ -1256,6 +1270,7 @@ usage(FILE *f)
             "Exit status: 0 if at least one address answered, else 1.\n");
 }
 
+/* -timeout: what has not answered failed; print what we have. */
 static void
 cli_timeout_cb(evutil_socket_t fd, short what, void *arg)
 {
