@@ -502,7 +502,7 @@ static int
 session_input(struct session *s)
 {
     struct evbuffer *in = bufferevent_get_input(s->bev);
-    size_t len = evbuffer_get_length(in), plen;
+    size_t len = evbuffer_get_length(in), plen, want;
     struct epmd_wire_error err;
     const uint8_t *buf;
     char detail[128];
@@ -525,7 +525,20 @@ session_input(struct session *s)
             return 0;
         }
         /* The request decides what happens: s may be gone afterwards. */
-        return session_request(s, buf + 2, plen);
+        want = s->framer.want;
+        if (!session_request(s, buf + 2, plen))
+            return 0;
+        evbuffer_drain(in, want);
+        if (s->state == S_REGISTERED && evbuffer_get_length(in) > 0) {
+            /* OTP reads no further than the request, so these bytes would
+             * reach it on the registration socket: unregister, as it does. */
+            log_warnx("%s: got %zu bytes after the ALIVE2 request; "
+                      "unregistering",
+                      s->peer, evbuffer_get_length(in));
+            session_teardown(s);
+            return 0;
+        }
+        return 1;
     case S_REGISTERED:
         log_warnx("%s: got %zu bytes on a registration connection; "
                   "unregistering",

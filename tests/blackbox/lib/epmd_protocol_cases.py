@@ -204,6 +204,22 @@ def case_trailing_after_extra():
     s.close()
 
 
+def case_bytes_after_alive2_packet():
+    # Header first, then the body with bytes beyond the packet: OTP reads
+    # only the packet, finds the rest on the registration socket and
+    # unregisters.
+    name = uniq("after")
+    s = connect(PORT)
+    pkt = frame(alive2_payload(name))
+    s.sendall(pkt[:2])
+    time.sleep(0.1)
+    s.sendall(pkt[2:] + b"JUNK")
+    r = s.recv(6)
+    check(r[:2] == b"v\x00", "registered first: %r" % r)
+    wait_until(lambda: port_please(PORT, name) is None, "unregistered")
+    s.close()
+
+
 def case_old_version_reply():
     name = uniq("old")
     a = Alive(PORT, name, high=5, low=5)
@@ -367,6 +383,8 @@ CASES = [
     ("extra field returned intact", case_extra_intact),
     ("extra field limits", case_extra_limits),
     ("bytes after extra ignored", case_trailing_after_extra),
+    ("bytes after the ALIVE2 packet unregister",
+     case_bytes_after_alive2_packet),
     ("ALIVE2_RESP for highest version 5", case_old_version_reply),
     ("duplicate refused, socket kept", case_duplicate_refused_socket_kept),
     ("a byte on the ALIVE socket unregisters",
