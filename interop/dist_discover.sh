@@ -1,12 +1,14 @@
 #!/bin/bash
 # Discovery across hosts: three hosts (network namespaces, each with its
 # own address, hostname, /etc/hosts and resolv.conf) run our epmd and two
-# OTP 25 nodes each; h1 has an IPv6 address too; h9 has an address but no
-# EPMD, h8 an EPMD that answers after 10 s. dnsmasq (a real DNS server, in
+# OTP 25 nodes each; h1 has an IPv6 address too; h4 has no PTR name and a
+# node named by its address (-name atomvm_ip@IP); h9 has an address but
+# no EPMD, h8 an EPMD that answers after 10 s. dnsmasq (a real DNS server, in
 # the bridge's namespace) answers tasks.svc with all their A and AAAA
 # records and PTR names hN.disc.test. From a client host (hc): `distgw
 # discover tasks.svc` lists all six nodes and names h9 as failed; -ping
-# gets six pongs; names that resolve to nothing that answers exit 1; the
+# gets six pongs; h4's node is found and pinged as atomvm_ip@IP; names
+# that resolve to nothing that answers exit 1; the
 # slow EPMD fails after 3 s, or at -timeout; `distgw serve -discover`
 # connects to every node (each node's nodes(hidden) has the gateway),
 # notices a new node, and GET /nodes lists them; once a node is killed,
@@ -67,7 +69,7 @@ fi
 COOKIE=disc$$
 HOSTS="h1 h2 h3"
 NODES="atomvm_node1 atomvm_node2"
-declare -A IP=([h1]=11 [h2]=12 [h3]=13 [h8]=18 [h9]=19 [hc]=4)
+declare -A IP=([h1]=11 [h2]=12 [h3]=13 [h4]=14 [h8]=18 [h9]=19 [hc]=4)
 declare -A PID
 
 # --- the network -------------------------------------------------------
@@ -76,6 +78,7 @@ setup() {
     dn_host h1 "${IP[h1]}" v6 || return 1
     dn_host h2 "${IP[h2]}" || return 1
     dn_host h3 "${IP[h3]}" || return 1
+    dn_host h4 "${IP[h4]}" || return 1
     dn_host h8 "${IP[h8]}" || return 1
     dn_host h9 "${IP[h9]}" || return 1
     dn_host hc "${IP[hc]}" v6 || return 1
@@ -106,6 +109,7 @@ dn_bg br "$TMP/dnsmasq.log" "$DNSMASQ" --keep-in-foreground \
     --conf-file=/dev/null --no-resolv --no-hosts --addn-hosts="$TMP/hosts" \
     --listen-address="$DN_DNS" --bind-interfaces --local=/svc/ \
     --local=/disc.test/ --local=/231.10.in-addr.arpa/ \
+    --address=/ip.svc/"$DN_SUBNET.${IP[h4]}" \
     --pid-file= --log-queries --log-facility=-
 PID[dnsmasq]=$DN_LAST
 
@@ -114,6 +118,9 @@ for h in $HOSTS hc; do
     dn_bg "$h" "$TMP/epmd.$h.log" "$BIN/epmd"
     PID[epmd.$h]=$DN_LAST
 done
+# h4 has no PTR name: its node goes by its address, as libcluster's.
+dn_bg h4 "$TMP/epmd.h4.log" "$BIN/epmd"
+PID[epmd.h4]=$DN_LAST
 # h8's EPMD answers only after 10 s.
 dn_bg h8 "$TMP/epmd.h8.log" "$BIN/epmd" -delay_write 10
 PID[epmd.h8]=$DN_LAST
@@ -129,6 +136,11 @@ for h in $HOSTS; do
         start_node "$h" "$n"
     done
 done
+dn_bg h4 "$TMP/atomvm_ip.h4.log" erl -noshell \
+    -name "atomvm_ip@$DN_SUBNET.${IP[h4]}" -setcookie "$COOKIE" \
+    -start_epmd false \
+    -kernel inet_dist_listen_min 9100 inet_dist_listen_max 9200
+PID[atomvm_ip.h4]=$DN_LAST
 
 # names_on HOST: the names its EPMD knows.
 names_on() {
@@ -141,16 +153,17 @@ all_registered() {
             names_on "$h" | grep -q "^name $n at port" || return 1
         done
     done
+    names_on h4 | grep -q "^name atomvm_ip at port"
 }
 for _ in $(seq 1 150); do
     all_registered && break
     sleep 0.1
 done
 if all_registered; then
-    pass "6 OTP nodes registered with our epmd on h1 h2 h3"
+    pass "7 OTP nodes registered with our epmd on h1 h2 h3 h4"
 else
     fail "OTP nodes did not register"
-    for h in $HOSTS; do names_on "$h"; done
+    for h in $HOSTS h4; do names_on "$h"; done
 fi
 
 # The DNS server answers as it should (checked with our own binary: the
@@ -240,6 +253,18 @@ if [ "$rc" -eq 1 ] && tail -n 1 "$TMP/d5" |
 else
     fail "discover nosuch.svc (rc $rc):"
     cat "$TMP/d5" "$TMP/d5.err"
+fi
+
+# An address without a PTR name: the node is alive@IP, and answers so.
+discover "$TMP/d9" -ping -setcookie "$COOKIE" ip.svc
+rc=$?
+want="atomvm_ip@$DN_SUBNET.${IP[h4]} $DN_SUBNET.${IP[h4]} port $(port_of h4 atomvm_ip) pong"
+if [ "$rc" -eq 0 ] && [ "$(head -n 1 "$TMP/d9")" = "$want" ] &&
+    [ "$(tail -n 1 "$TMP/d9")" = "discover ip.svc: 1 address, 1 node, 1 pong, 0 pang; failed: none" ]; then
+    pass "discover -ping ip.svc: no PTR name: atomvm_ip@$DN_SUBNET.${IP[h4]}, pong"
+else
+    fail "discover -ping ip.svc (rc $rc):"
+    cat "$TMP/d9" "$TMP/d9.err"
 fi
 
 # An EPMD that does not answer costs 3 s, and -timeout bounds the whole.
