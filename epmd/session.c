@@ -18,6 +18,19 @@
 #include "server_int.h"
 #include "xmalloc.h"
 
+/* Debug logs format their arguments (peer text, escaped names) only when
+ * they will be printed: these run for every request. */
+#define S_DEBUG(...)                                                           \
+    do {                                                                       \
+        if (log_getverbose() >= 1)                                             \
+            log_debug(__VA_ARGS__);                                            \
+    } while (0)
+#define S_TRACE(...)                                                           \
+    do {                                                                       \
+        if (log_getverbose() >= 2)                                             \
+            log_trace(__VA_ARGS__);                                            \
+    } while (0)
+
 enum session_state {
     S_READ_REQUEST, /* waiting for a whole request */
     S_REPLY,        /* flushing a reply, then close */
@@ -32,8 +45,9 @@ struct session {
     int fd;
     enum session_state state;
     struct epmd_wire_framer framer;
-    int local;                  /* loopback peer, or our own address */
-    char peer[ADDR_STRLEN];     /* for logs */
+    int local; /* loopback peer, or our own address */
+    struct sockaddr_storage peer_addr;
+    char peer[ADDR_STRLEN];     /* peer_addr as text, made when first logged */
     struct registry_node *node; /* held while S_REGISTERED */
     struct session *prev, *next;
 };
@@ -61,12 +75,21 @@ session_strstate(enum session_state st)
     return "?";
 }
 
+/* The peer's address as text, for logs; formatted on first use. */
+static const char *
+session_peer(struct session *s)
+{
+    if (s->peer[0] == '\0')
+        addr_fmt((struct sockaddr *)&s->peer_addr, s->peer, sizeof(s->peer));
+    return s->peer;
+}
+
 /* Change state; the only place that does. */
 static void
 session_enter_state(struct session *s, enum session_state st)
 {
-    log_trace("%s fd %d: %s -> %s", s->peer, s->fd, session_strstate(s->state),
-              session_strstate(st));
+    S_TRACE("%s fd %d: %s -> %s", session_peer(s), s->fd,
+            session_strstate(s->state), session_strstate(st));
     s->state = st;
 }
 
@@ -81,9 +104,9 @@ session_teardown(struct session *s)
 
     if (s->node != NULL) {
         registry_info(s->node, &info);
-        log_debug("%s: unregistering \"%s\", port %u", s->peer,
-                  log_escape(info.name, info.name_len, name, sizeof(name)),
-                  info.port);
+        S_DEBUG("%s: unregistering \"%s\", port %u", session_peer(s),
+                log_escape(info.name, info.name_len, name, sizeof(name)),
+                info.port);
         registry_unregister(srv->reg, s->node);
         srv->metrics->unregistrations++;
         s->node = NULL;
@@ -106,7 +129,7 @@ session_refuse(struct session *s, enum metrics_refusal why, const char *step,
                const char *detail)
 {
     s->srv->metrics->refusals[why]++;
-    log_warnx("%s: %s refused: %s", s->peer, step, detail);
+    log_warnx("%s: %s refused: %s", session_peer(s), step, detail);
     session_teardown(s);
 }
 
@@ -147,8 +170,8 @@ session_flush(struct session *s)
     if (evbuffer_get_length(out) == 0)
         return session_written(s);
     if (n == -1 && errno != EAGAIN && errno != EINTR) {
-        log_debug("%s: write error while replying: %s", s->peer,
-                  strerror(errno));
+        S_DEBUG("%s: write error while replying: %s", session_peer(s),
+                strerror(errno));
         if (s->state == S_KILL) {
             s->srv->killed = 1;
             event_base_loopexit(s->srv->base, NULL);
@@ -190,21 +213,23 @@ session_open(struct server *srv, int fd, const struct sockaddr *peer,
     socklen_t selflen = sizeof(self);
     struct timeval tv;
     struct evbuffer *in;
-    int n;
+    uint8_t first[EPMD_INBUF_SIZE - 1];
+    ssize_t n;
 
-    (void)peerlen;
     s->srv = srv;
     s->fd = fd;
     s->state = S_READ_REQUEST;
     epmd_wire_framer_init(&s->framer);
-    addr_fmt(peer, s->peer, sizeof(s->peer));
+    memcpy(&s->peer_addr, peer,
+           (size_t)peerlen < sizeof(s->peer_addr) ? (size_t)peerlen
+                                                  : sizeof(s->peer_addr));
     /* Local: loopback, or a connection from this host's own address. */
     s->local = addr_is_loopback(peer) ||
                (getsockname(fd, (struct sockaddr *)&self, &selflen) == 0 &&
                 addr_same_ip(peer, (struct sockaddr *)&self));
     s->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
     if (s->bev == NULL) {
-        log_warnx("%s: cannot create a buffer event", s->peer);
+        log_warnx("%s: cannot create a buffer event", session_peer(s));
         close(fd);
         free(s);
         return;
@@ -224,24 +249,28 @@ session_open(struct server *srv, int fd, const struct sockaddr *peer,
     srv->sessions = s;
     srv->metrics->connections++;
     srv->metrics->connections_open++;
-    log_trace("%s fd %d: %s peer connected", s->peer, fd,
-              s->local ? "local" : "non-local");
+    S_TRACE("%s fd %d: %s peer connected", session_peer(s), fd,
+            s->local ? "local" : "non-local");
     /* Clients send their request right after connecting: if it is already
      * here, answer it now, without waiting for the event loop. */
-    in = bufferevent_get_input(s->bev);
-    evbuffer_unfreeze(in, 0); /* the bufferevent keeps its end frozen */
-    n = evbuffer_read(in, fd, EPMD_INBUF_SIZE - 1);
-    evbuffer_freeze(in, 0);
+    n = recv(fd, first, sizeof(first), 0);
+    if (n > 0) {
+        in = bufferevent_get_input(s->bev);
+        evbuffer_unfreeze(in, 0); /* the bufferevent keeps its end frozen */
+        if (evbuffer_add(in, first, (size_t)n) == -1)
+            fatalx("evbuffer_add: out of memory");
+        evbuffer_freeze(in, 0);
+    }
     if (n > 0) {
         if (session_input(s) && s->state == S_READ_REQUEST)
             bufferevent_enable(s->bev, EV_READ);
     } else if (n == 0) {
-        log_debug("%s: closed without sending a request", s->peer);
+        S_DEBUG("%s: closed without sending a request", session_peer(s));
         session_teardown(s);
     } else if (errno == EAGAIN || errno == EINTR)
         bufferevent_enable(s->bev, EV_READ);
     else {
-        log_debug("%s: read error: %s", s->peer, strerror(errno));
+        S_DEBUG("%s: read error: %s", session_peer(s), strerror(errno));
         session_teardown(s);
     }
 }
@@ -270,21 +299,21 @@ session_alive2(struct session *s, const struct epmd_node_info *n)
         srv->metrics
             ->refusals[why == EPMD_ALIVE2_EXTRA_TOO_LONG ? REFUSE_EXTRA_TOO_LONG
                                                          : REFUSE_BAD_NAME]++;
-        log_warnx("%s: ALIVE2_REQ for \"%s\" refused: %s", s->peer, name,
-                  epmd_wire_strrefusal(why));
+        log_warnx("%s: ALIVE2_REQ for \"%s\" refused: %s", session_peer(s),
+                  name, epmd_wire_strrefusal(why));
     } else if ((s->node = registry_register(srv->reg, n, s->fd, s)) == NULL) {
         srv->metrics->refusals[REFUSE_NAME_TAKEN]++;
         log_warnx("%s: ALIVE2_REQ for \"%s\" refused: name already "
                   "registered",
-                  s->peer, name);
+                  session_peer(s), name);
     } else {
         result = 0;
         creation = registry_creation(s->node);
         srv->metrics->registrations++;
-        log_debug("%s: ALIVE2_REQ registered \"%s\" port %u type %u proto "
-                  "%u vsn %u-%u creation %u",
-                  s->peer, name, n->port, n->node_type, n->protocol, n->low_vsn,
-                  n->high_vsn, creation);
+        S_DEBUG("%s: ALIVE2_REQ registered \"%s\" port %u type %u proto "
+                "%u vsn %u-%u creation %u",
+                session_peer(s), name, n->port, n->node_type, n->protocol,
+                n->low_vsn, n->high_vsn, creation);
     }
     olen =
         epmd_wire_alive2_resp(out, sizeof(out), n->high_vsn, result, creation);
@@ -303,16 +332,19 @@ session_port2(struct session *s, const struct epmd_request *req)
     uint8_t out[14 + 2 * EPMD_MAXSYMLEN];
     size_t olen;
 
-    log_escape(req->name, req->name_len, name, sizeof(name));
+    name[0] = '\0';
+    if (log_getverbose() >= 1)
+        log_escape(req->name, req->name_len, name, sizeof(name));
     node = registry_lookup(s->srv->reg, req->name, req->name_len);
     if (node != NULL) {
         registry_info(node, &info);
         olen = epmd_wire_port2_resp(out, sizeof(out), &info);
-        log_debug("%s: PORT_PLEASE2_REQ \"%s\": port %u", s->peer, name,
-                  info.port);
+        S_DEBUG("%s: PORT_PLEASE2_REQ \"%s\": port %u", session_peer(s), name,
+                info.port);
     } else {
         olen = epmd_wire_port2_resp(out, sizeof(out), NULL);
-        log_debug("%s: PORT_PLEASE2_REQ \"%s\": not registered", s->peer, name);
+        S_DEBUG("%s: PORT_PLEASE2_REQ \"%s\": not registered", session_peer(s),
+                name);
     }
     return session_reply(s, out, olen, S_REPLY);
 }
@@ -350,8 +382,8 @@ session_names(struct session *s, int dump)
                                  info.port, registry_fd(n));
         evbuffer_add(out, line, len);
     }
-    log_debug("%s: %s: %zu active names", s->peer,
-              dump ? "DUMP_REQ" : "NAMES_REQ", registry_count(srv->reg));
+    S_DEBUG("%s: %s: %zu active names", session_peer(s),
+            dump ? "DUMP_REQ" : "NAMES_REQ", registry_count(srv->reg));
     if (srv->cfg->delay_write > 0)
         sleep((unsigned)srv->cfg->delay_write);
     bufferevent_write_buffer(s->bev, out);
@@ -369,10 +401,10 @@ session_kill(struct session *s)
         srv->metrics->refusals[REFUSE_KILL_LIVE]++;
         log_warnx("%s: KILL_REQ refused: %zu live nodes and no "
                   "-relaxed_command_check",
-                  s->peer, registry_count(srv->reg));
+                  session_peer(s), registry_count(srv->reg));
         return session_reply(s, EPMD_KILL_NO, 2, S_REPLY);
     }
-    log_debug("%s: KILL_REQ accepted", s->peer);
+    S_DEBUG("%s: KILL_REQ accepted", session_peer(s));
     return session_reply(s, EPMD_KILL_OK, 2, S_KILL);
 }
 
@@ -388,12 +420,12 @@ session_stop(struct session *s, const struct epmd_request *req)
     log_escape(req->name, req->name_len, name, sizeof(name));
     node = registry_lookup(s->srv->reg, req->name, req->name_len);
     if (node == NULL) {
-        log_debug("%s: STOP_REQ \"%s\": not registered", s->peer, name);
+        S_DEBUG("%s: STOP_REQ \"%s\": not registered", session_peer(s), name);
         /* OTP sends NOEXIST and then STOPPED as well. */
         memcpy(out, EPMD_STOP_NOEXIST EPMD_STOP_OK, 14);
         return session_reply(s, out, 14, S_REPLY);
     }
-    log_debug("%s: STOP_REQ \"%s\": stopped", s->peer, name);
+    S_DEBUG("%s: STOP_REQ \"%s\": stopped", session_peer(s), name);
     owner = registry_owner(node);
     if (owner != NULL)
         session_teardown(owner); /* unregisters the node */
@@ -453,7 +485,7 @@ session_request(struct session *s, const uint8_t *p, size_t len)
     char detail[128];
 
     srv->metrics->requests[metrics_req_type(p[0])]++;
-    log_debug("%s: got %s (%zu bytes)", s->peer, what, len);
+    S_DEBUG("%s: got %s (%zu bytes)", session_peer(s), what, len);
     switch (p[0]) {
     case EPMD_ALIVE2_REQ:
     case EPMD_DUMP_REQ:
@@ -534,7 +566,7 @@ session_input(struct session *s)
              * reach it on the registration socket: unregister, as it does. */
             log_warnx("%s: got %zu bytes after the ALIVE2 request; "
                       "unregistering",
-                      s->peer, evbuffer_get_length(in));
+                      session_peer(s), evbuffer_get_length(in));
             session_teardown(s);
             return 0;
         }
@@ -542,7 +574,7 @@ session_input(struct session *s)
     case S_REGISTERED:
         log_warnx("%s: got %zu bytes on a registration connection; "
                   "unregistering",
-                  s->peer, len);
+                  session_peer(s), len);
         session_teardown(s);
         return 0;
     default:
@@ -576,28 +608,28 @@ session_event_cb(struct bufferevent *bev, short what, void *arg)
         s->srv->metrics->refusals[REFUSE_TIMEOUT]++;
         log_warnx("%s: closing: no whole request within %d s "
                   "(-packet_timeout), %zu bytes received",
-                  s->peer, s->srv->cfg->packet_timeout,
+                  session_peer(s), s->srv->cfg->packet_timeout,
                   evbuffer_get_length(in));
     } else if (s->state == S_READ_REQUEST) {
         s->srv->metrics->refusals[REFUSE_PARTIAL]++;
         if ((what & BEV_EVENT_EOF) && evbuffer_get_length(in) == 0)
             /* Port probes (health checks) do this all day: not a warning. */
-            log_debug("%s: closed without sending a request", s->peer);
+            S_DEBUG("%s: closed without sending a request", session_peer(s));
         else if (what & BEV_EVENT_EOF)
             log_warnx("%s: closed after %zu bytes, before a whole request",
-                      s->peer, evbuffer_get_length(in));
+                      session_peer(s), evbuffer_get_length(in));
         else
-            log_warnx("%s: read error before a whole request: %s", s->peer,
-                      strerror(e));
+            log_warnx("%s: read error before a whole request: %s",
+                      session_peer(s), strerror(e));
     } else if (s->state == S_REGISTERED)
-        log_debug("%s: registration connection %s", s->peer,
-                  (what & BEV_EVENT_EOF) ? "closed" : strerror(e));
+        S_DEBUG("%s: registration connection %s", session_peer(s),
+                (what & BEV_EVENT_EOF) ? "closed" : strerror(e));
     else if (s->state == S_KILL) {
         s->srv->killed = 1;
         event_base_loopexit(s->srv->base, NULL);
     } else
-        log_debug("%s: %s while replying: %s", s->peer,
-                  (what & BEV_EVENT_WRITING) ? "write error" : "error",
-                  strerror(e));
+        S_DEBUG("%s: %s while replying: %s", session_peer(s),
+                (what & BEV_EVENT_WRITING) ? "write error" : "error",
+                strerror(e));
     session_teardown(s);
 }
