@@ -1,20 +1,21 @@
 #!/bin/bash
-# Discovery across hosts: three hosts (network namespaces, each with its
-# own address, hostname, /etc/hosts and resolv.conf) run our epmd and two
-# OTP 25 nodes each; h1 has an IPv6 address too; h4 has no PTR name and a
-# node named by its address (-name atomvm_ip@IP); h9 has an address but
-# no EPMD, h8 an EPMD that answers after 10 s. dnsmasq (a real DNS server, in
-# the bridge's namespace) answers tasks.svc with all their A and AAAA
-# records and PTR names hN.disc.test. From a client host (hc): `distgw
+# Discovery across hosts. Network namespaces on a private bridge are the
+# hosts, each with its own address, hostname, /etc/hosts and resolv.conf:
+# h1, h2, h3 run our epmd and two OTP 25 nodes each (h1 has an IPv6
+# address too); h4 has no PTR name and a node named by its address
+# (-name atomvm_ip@IP); h8's epmd answers after 10 s; h9 has no EPMD; hd's
+# nameserver never answers; hc is the client. dnsmasq, a real DNS server
+# in the bridge's namespace, answers tasks.svc with the A and AAAA records
+# of h1, h2, h3 and h9 and PTR names hN.disc.test. From hc: `distgw
 # discover tasks.svc` lists all six nodes and names h9 as failed; -ping
-# gets six pongs; h4's node is found and pinged as atomvm_ip@IP; names
-# that resolve to nothing that answers exit 1; the
-# slow EPMD fails after 3 s, or at -timeout; `distgw serve -discover`
-# connects to every node (each node's nodes(hidden) has the gateway),
-# notices a new node, and GET /nodes lists them; once a node is killed,
-# discover and the next
-# round no longer list it, and the gateway does not dial it again until it
-# comes back; the gateway never dials itself.
+# gets six pongs (six pangs with a wrong cookie); h4's node is found and
+# pinged as atomvm_ip@IP; names with no answering address exit 1, and so
+# does a dead nameserver, after 4 s; the slow EPMD fails after 3 s, or at
+# -timeout. `distgw serve -discover` connects to every node (each node's
+# nodes(hidden) has the gateway, GET /nodes lists them), finds a node
+# started later, and never dials itself; once a node is killed, discover
+# and the next round no longer list it and the gateway does not dial it
+# again, until it comes back and is connected to again.
 # usage: dist_discover.sh BIN_DIR
 set -u
 BIN=${1:?usage: $0 BIN_DIR}
@@ -69,7 +70,7 @@ fi
 COOKIE=disc$$
 HOSTS="h1 h2 h3"
 NODES="atomvm_node1 atomvm_node2"
-declare -A IP=([h1]=11 [h2]=12 [h3]=13 [h4]=14 [h8]=18 [h9]=19 [hc]=4)
+declare -A IP=([h1]=11 [h2]=12 [h3]=13 [h4]=14 [h8]=18 [h9]=19 [hc]=4 [hd]=6)
 declare -A PID
 
 # --- the network -------------------------------------------------------
@@ -82,6 +83,9 @@ setup() {
     dn_host h8 "${IP[h8]}" || return 1
     dn_host h9 "${IP[h9]}" || return 1
     dn_host hc "${IP[hc]}" v6 || return 1
+    # hd's nameserver is an address nobody has: DNS never answers.
+    dn_host hd "${IP[hd]}" || return 1
+    printf 'nameserver %s.99\n' "$DN_SUBNET" >"/etc/netns/${DN_PREFIX}hd/resolv.conf"
 }
 if ! setup; then
     fail "set up namespaces"
@@ -265,6 +269,20 @@ if [ "$rc" -eq 0 ] && [ "$(head -n 1 "$TMP/d9")" = "$want" ] &&
 else
     fail "discover -ping ip.svc (rc $rc):"
     cat "$TMP/d9" "$TMP/d9.err"
+fi
+
+# A nameserver that never answers costs 4 s (2 s, twice; libevent's
+# default would be 15), and exit 1.
+start=$(date +%s%N)
+dn_run hd timeout 30 "$BIN/distgw" discover tasks.svc >"$TMP/d10" 2>"$TMP/d10.err"
+rc=$?
+ms=$((($(date +%s%N) - start) / 1000000))
+if [ "$rc" -eq 1 ] && [ "$ms" -lt 9000 ] && tail -n 1 "$TMP/d10" |
+    grep -q '^discover tasks.svc: 0 addresses, 0 nodes; failed: tasks.svc ('; then
+    pass "discover with a dead nameserver: fails in $ms ms, exit 1"
+else
+    fail "discover with a dead nameserver (rc $rc, $ms ms):"
+    cat "$TMP/d10" "$TMP/d10.err"
 fi
 
 # An EPMD that does not answer costs 3 s, and -timeout bounds the whole.
