@@ -25,7 +25,9 @@
 #define BRIDGE_MAX_POLLS 256
 #define BRIDGE_MAX_STREAMS 64
 /* An event stream whose unsent output passes this is dropped. */
+#ifndef BRIDGE_STREAM_MAX_BUFFER
 #define BRIDGE_STREAM_MAX_BUFFER (4u * 1024 * 1024)
+#endif
 
 #define ETF_MIME API_ETF_MIME
 #define BRIDGE_STR2(x) #x
