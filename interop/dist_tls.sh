@@ -9,7 +9,7 @@
 # TLS node and a plain gateway, refuse each other. After each refusal a
 # good node still pings, and a node connected from the start stays
 # connected throughout. The OTP side is interop/lib/tls_interop.erl.
-# usage: dist_tls.sh BIN_DIR
+# usage: dist_tls.sh BIN_DIR   (DIST_TLS_KEEP=1 keeps the logs)
 set -u
 BIN=${1:?usage: $0 BIN_DIR}
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -29,7 +29,7 @@ fi
 TMP=$(mktemp -d /tmp/dist_tls.XXXXXX)
 cleanup() {
     stop_all
-    if [ "$FAILED" -eq 0 ]; then
+    if [ "$FAILED" -eq 0 ] && [ "${DIST_TLS_KEEP:-0}" != 1 ]; then
         rm -rf "$TMP"
     else
         echo "logs kept in $TMP"
