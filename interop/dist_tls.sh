@@ -227,12 +227,16 @@ done
 # 4. OTP presents a bad certificate (or none) to the TLS gateway.
 for c in expired other nocert; do
     case $c in
-    expired) gw_says="peer certificate refused: certificate has expired" ;;
-    other) gw_says="peer certificate refused: unable to get local issuer certificate" ;;
-    nocert) gw_says="peer did not return a certificate" ;;
+    expired) gw_says="peer certificate refused: certificate has expired"
+        otp_says="received SERVER ALERT: Fatal - Certificate Expired" ;;
+    other) gw_says="peer certificate refused: unable to get local issuer certificate"
+        otp_says="received SERVER ALERT: Fatal - Unknown CA" ;;
+    nocert) gw_says="peer did not return a certificate"
+        otp_says="received SERVER ALERT: Fatal - Handshake Failure" ;;
     esac
     GW=$TGW LABEL="OTP with the $c certificate to the TLS gateway" otp "c$c$$" "$c" pang
     logged "$TMP/tgw$$.err" "$gw_says" "the gateway refuses OTP's $c certificate"
+    logged "$TMP/c$c$$.out" "$otp_says" "OTP reports the gateway's refusal of its $c certificate"
     still_serves "OTP's $c certificate"
 done
 
