@@ -1003,6 +1003,42 @@ connect_timer_cb(evutil_socket_t fd, short what, void *arg)
     connect_all(d);
 }
 
+/* serve: a node at an address whose EPMD did not answer this round is
+ * not gone (we do not know): keep it from the last round. */
+static void
+keep_unanswered(struct disc *d)
+{
+    size_t i, a, j, kept = 0;
+
+    for (i = 0; i < d->nknown; i++) {
+        const struct dnode *k = &d->known[i];
+
+        for (a = 0; a < d->naddrs; a++)
+            if (d->addrs[a].state == DA_FAILED &&
+                strcmp(d->addrs[a].ip, k->ip) == 0)
+                break;
+        if (a == d->naddrs)
+            continue;
+        for (j = 0; j < d->nnodes; j++)
+            if (strcmp(d->nodes[j].name, k->name) == 0)
+                break;
+        if (j < d->nnodes || d->nnodes >= DISCOVER_MAX_NODES)
+            continue; /* found at another address, or no room */
+        if (d->nnodes == d->capnodes) {
+            d->capnodes = d->capnodes ? d->capnodes * 2 : 16;
+            d->nodes = xreallocarray(d->nodes, d->capnodes, sizeof(*d->nodes));
+        }
+        d->nodes[d->nnodes++] = *k;
+        kept++;
+    }
+    if (kept == 0)
+        return;
+    log_debug("discover %s: kept %zu node%s of addresses that did not answer",
+              d->name, kept, kept == 1 ? "" : "s");
+    if (d->nnodes > 1)
+        qsort(d->nodes, d->nnodes, sizeof(*d->nodes), node_cmp);
+}
+
 /* serve: log what changed since the last round, and keep this one. */
 static void
 serve_round_done(struct disc *d, const struct discover_counts *c)
@@ -1027,6 +1063,7 @@ serve_round_done(struct disc *d, const struct discover_counts *c)
                       d->nknown == 1 ? "" : "s");
         d->dns_failed_before = true;
         free(text);
+        evtimer_add(d->connect_timer, &now);
         evtimer_add(d->round_timer, &tv);
         return;
     }
@@ -1034,6 +1071,7 @@ serve_round_done(struct disc *d, const struct discover_counts *c)
         log_info("discover %s: resolves again", d->name);
     d->dns_failed_before = false;
     free(text);
+    keep_unanswered(d);
     /* Both lists are sorted by name. */
     while (i < d->nknown || j < d->nnodes) {
         int cmp = i == d->nknown   ? 1

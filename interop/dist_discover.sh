@@ -15,7 +15,8 @@
 # nodes(hidden) has the gateway, GET /nodes lists them), finds a node
 # started later, and never dials itself; once a node is killed, discover
 # and the next round no longer list it and the gateway does not dial it
-# again, until it comes back and is connected to again.
+# again, until it comes back and is connected to again; nodes of a host
+# whose EPMD stops answering are kept, not gone.
 # usage: dist_discover.sh BIN_DIR
 set -u
 BIN=${1:?usage: $0 BIN_DIR}
@@ -438,6 +439,19 @@ if [ "$back" -ge 2 ]; then
 else
     fail "serve -discover: atomvm_node2@h2 did not come back"
     tail -n +"$((${gone_at:-1} + 1))" "$GWLOG"
+fi
+# h3's EPMD stops: its nodes are not known to be gone, and are kept.
+mark=$(wc -l <"$GWLOG")
+dn_stop "${PID[epmd.h3]}"
+sleep 4.5
+after=$(tail -n +"$((mark + 1))" "$GWLOG")
+if grep -q "failed: .*$DN_SUBNET.${IP[h3]} (Connection refused)" <<<"$after" &&
+    grep -q 'kept 3 nodes of addresses that did not answer' <<<"$after" &&
+    ! grep -q '@h3.disc.test is gone' <<<"$after"; then
+    pass "serve -discover: h3's EPMD down: its 3 nodes are kept, not gone"
+else
+    fail "serve -discover: h3's EPMD down:"
+    echo "$after"
 fi
 if kill -0 "${PID[gw]}" 2>/dev/null; then
     pass "gateway still running"
