@@ -3,8 +3,10 @@
 # `apk add erlang`: erl starts the epmd it finds next to itself.
 FROM distgw AS tools
 FROM erlang:25-slim
+# What our epmd links (ldd): libevent_core and libevent_extra.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends libevent-2.1-7 \
+ && apt-get install -y --no-install-recommends libevent-core-2.1-7 \
+      libevent-extra-2.1-7 \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=tools /usr/local/bin/epmd /usr/local/bin/epmd
 # erl looks for epmd in its own bin directory first.
