@@ -4,7 +4,8 @@
 # parse of text agree with OTP; on malformed and truncated inputs our
 # accept/reject verdict equals binary_to_term/1's.
 #
-# usage: etf_corpus.sh BIN_DIR   (ETF_CORPUS_N, ETF_CORPUS_SEED to vary)
+# usage: etf_corpus.sh BIN_DIR   (ETF_CORPUS_N, ETF_CORPUS_SEED to vary;
+# ETF_CORPUS_KEEP=1 keeps the corpus and our outputs and says where)
 set -euo pipefail
 
 bin=${1:?usage: etf_corpus.sh BIN_DIR}
@@ -24,7 +25,11 @@ fi
 
 . "$here/lib/etf_corpus_env.sh"
 work=$(mktemp -d /tmp/etf_corpus.XXXXXX)
-trap 'etf_corpus_cleanup; rm -rf "$work"' EXIT
+if [ -n "${ETF_CORPUS_KEEP:-}" ]; then
+    trap 'etf_corpus_cleanup; echo "etf_corpus: kept $work"' EXIT
+else
+    trap 'etf_corpus_cleanup; rm -rf "$work"' EXIT
+fi
 
 echo "== generating $n terms (seed $seed)"
 etf_corpus_gen "$work/corpus" "$n" "$seed"
