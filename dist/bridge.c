@@ -249,6 +249,7 @@ body_json(struct bridge *b, struct evhttp_request *req, enum api_route r,
 /* ------------------------------------------------------------------ */
 
 static void waiter_timeout_cb(evutil_socket_t, short, void *);
+static void demonitor(struct gw *, struct waiter *);
 
 static struct waiter *
 waiter_new(struct bridge *b, enum wait_kind kind, enum api_route r,
@@ -393,6 +394,9 @@ waiter_timeout_cb(evutil_socket_t fd, short what, void *arg)
             reply_messages(w->b, w->req, mb, w->max, w->form, w->etf_out);
         break;
     case W_CALL:
+        /* A late reply is dropped (no waiter has the pid); the monitor
+         * must not outlive the call. */
+        demonitor(w->b->g, w);
         snprintf(detail, sizeof(detail), "no reply from %s in time", w->node);
         reply_error(w->b, w->req, w->route, 504, "timeout", detail);
         break;
@@ -812,6 +816,25 @@ h_metrics(struct bridge *b, struct evhttp_request *req)
         (unsigned long long)g->stats.reregistrations, b->nstreams,
         (unsigned long long)b->streams_dropped,
         (unsigned long long)b->events_sent);
+    evbuffer_add_printf(out,
+                        "# HELP distgw_control_messages_in_total Control "
+                        "messages received, by kind.\n"
+                        "# TYPE distgw_control_messages_in_total counter\n");
+    for (i = 0; i <= GW_MAX_OP; i++) {
+        char kind[32];
+        size_t k;
+
+        if (g->stats.in_by_op[i] == 0)
+            continue;
+        /* LINK -> link, REG_SEND_TT -> reg_send_tt */
+        snprintf(kind, sizeof(kind), "%s", ctl_opname((int)i));
+        for (k = 0; kind[k] != '\0'; k++)
+            if (kind[k] >= 'A' && kind[k] <= 'Z')
+                kind[k] = (char)(kind[k] - 'A' + 'a');
+        evbuffer_add_printf(
+            out, "distgw_control_messages_in_total{kind=\"%s\"} %llu\n", kind,
+            (unsigned long long)g->stats.in_by_op[i]);
+    }
     evbuffer_add_printf(out, "# HELP distgw_mailbox_depth Messages kept.\n"
                              "# TYPE distgw_mailbox_depth gauge\n");
     LIST_FOREACH(mb, &g->mailboxes, entry)

@@ -214,6 +214,8 @@ dispatch(struct conn *c, struct ctl_msg *m, etf_arena *a)
     struct mailbox *mb;
     etf_term ctl, *e;
 
+    if (m->op >= 0 && m->op <= GW_MAX_OP)
+        g->stats.in_by_op[m->op]++;
     switch (m->op) {
     case DOP_SEND:
     case DOP_SEND_TT:

@@ -104,6 +104,10 @@ struct conn {
     void (*on_drained)(struct conn *); /* output buffer emptied */
 };
 
+/* Control messages counted by op number up to this (DOP_UNLINK_ID_ACK
+ * is 36; a few to spare for ops to come). */
+#define GW_MAX_OP 47
+
 /* What the one-shot commands wait for: a message to one of our pids. */
 typedef void (*gw_deliver_cb)(struct gw *, const struct ctl_msg *, void *);
 
@@ -143,6 +147,7 @@ struct gw {
     struct {
         uint64_t handshakes_ok, handshakes_failed, msgs_in, msgs_out, bytes_in,
             bytes_out, dropped, reregistrations;
+        uint64_t in_by_op[GW_MAX_OP + 1]; /* control messages by op */
     } stats;
 };
 

@@ -381,6 +381,10 @@ check "metrics: handshakes ok" grep -q '^distgw_handshakes_total{result="ok"} [1
 check "metrics: handshakes failed (the other cookie)" grep -q '^distgw_handshakes_total{result="failed"} [1-9]' <<<"$BODY"
 check "metrics: messages in" grep -q '^distgw_messages_total{direction="in"} [1-9][0-9]\{4\}' <<<"$BODY"
 check "metrics: messages out" grep -q '^distgw_messages_total{direction="out"} [1-9]' <<<"$BODY"
+check "metrics: control messages in by kind (reg_send)" \
+    grep -q '^distgw_control_messages_in_total{kind="reg_send"} [1-9][0-9]\{4\}$' <<<"$BODY"
+check "metrics: control messages in by kind (DOWN: noproc, crash; none for the call that timed out)" \
+    metric 'distgw_control_messages_in_total{kind="payload_monitor_p_exit"} 2'
 check "metrics: bytes in and out" grep -q '^distgw_bytes_total{direction="out"} [1-9]' <<<"$BODY"
 check "metrics: mailbox depth" metric 'distgw_mailbox_depth{mailbox="replies"} 0'
 check "metrics: mailbox drops" metric 'distgw_mailbox_dropped_total{mailbox="tiny"} 1'
