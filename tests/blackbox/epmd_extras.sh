@@ -52,6 +52,35 @@ PYEOF
 then pass "10,000 nodes at once"; else fail "10,000 nodes at once"; fi
 kill $D; wait $D 2>/dev/null
 
+# Out of file descriptors: accepting pauses (logged, counted), and the
+# daemon serves again once descriptors are free.
+P_FD=14445
+(ulimit -n 40 && exec $EPMD -port $P_FD -packet_timeout 30 -metrics_address 127.0.0.1:14446) 2>"$EPMD_TMP/fd.log" &
+D=$!
+EPMD_PIDS+=("$D")
+wait_port $P_FD || exit 1
+cat >"$EPMD_TMP/flood.py" <<'PYEOF'
+import socket, sys, time
+from epmdlib import names
+port = int(sys.argv[1])
+socks = []
+for i in range(80):
+    s = socket.socket()
+    s.connect(("127.0.0.1", port))
+    socks.append(s)
+time.sleep(1.5)
+for s in socks:
+    s.close()
+p, lst = names(port)
+assert p == port, p
+print("served after the flood")
+PYEOF
+if timeout 120 "$PY" "$EPMD_TMP/flood.py" $P_FD; then pass "serves again after running out of fds"; else fail "serves again after running out of fds"; fi
+grep -q 'pausing accept for 1 s' "$EPMD_TMP/fd.log" && pass "EMFILE: accepting paused and logged" || { fail "EMFILE: accepting paused"; tail -5 "$EPMD_TMP/fd.log"; }
+grep -q '^epmd_accept_paused_total [1-9]' <<<"$(curl -s --max-time 30 http://127.0.0.1:14446/metrics)" &&
+    pass "EMFILE: pauses counted" || fail "EMFILE: pauses counted"
+kill $D; wait $D 2>/dev/null
+
 # Metrics.
 bg_start $EPMD -port $P_METRICS -metrics_address 127.0.0.1:$P_HTTP
 D=$LAST_PID
