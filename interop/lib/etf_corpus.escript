@@ -10,11 +10,13 @@
 %%         DIR/w/NNNNN.txt       io_lib:format("~w") of terms printable
 %%                               without pids, ports or references
 %%         DIR/parse/NNNNN.txt   Erlang text snippets for the parse check
-%%         DIR/bad.bin, bad.txt  malformed inputs and binary_to_term's verdict
-%%         DIR/trunc.txt         truncation points and binary_to_term's verdicts
+%%         DIR/bad.bin, bad.txt  malformed inputs and what each one is
+%%         DIR/trunc.txt         which prefixes of which terms to try
 %%   etf_corpus.escript check DIR OUT
-%%       Compare what the C driver wrote into OUT against OTP; print the
-%%       counts per check and, last, "N passed, M failed".
+%%       On a plain (non-distributed) VM, compare what the C driver wrote
+%%       into OUT with OTP, binary_to_term's verdicts on the malformed and
+%%       truncated inputs included; print the counts per check and, last,
+%%       "N passed, M failed". ETF_CORPUS_SHOW=N lists N failures per check.
 %%
 %% Everything random comes from rand:seed(exsss, SEED): a failure reproduces
 %% with the same N and SEED.
