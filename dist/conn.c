@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -33,6 +34,7 @@
 
 static void conn_read_cb(struct bufferevent *, void *);
 static void conn_write_cb(struct bufferevent *, void *);
+static void nodelay(evutil_socket_t fd);
 static void conn_event_cb(struct bufferevent *, short, void *);
 static void conn_timer_cb(evutil_socket_t, short, void *);
 
@@ -139,8 +141,17 @@ conn_close(struct conn *c, const char *why)
         c->gw->on_conn_down(c->gw, c->peer, step);
     }
     LIST_REMOVE(c, entry);
-    if (c->bev != NULL)
+    if (c->bev != NULL) {
+        /* What we still had to say (a handshake status such as
+         * not_allowed) goes out before the close, as far as the socket
+         * takes it without blocking: freeing the bufferevent drops it. */
+        struct evbuffer *out = bufferevent_get_output(c->bev);
+        evutil_socket_t fd = bufferevent_getfd(c->bev);
+
+        if (fd >= 0 && evbuffer_get_length(out) > 0)
+            (void)evbuffer_write(out, fd);
         bufferevent_free(c->bev);
+    }
     if (c->epmd_bev != NULL)
         bufferevent_free(c->epmd_bev);
     event_free(c->timer);
@@ -311,11 +322,12 @@ conn_read_cb(struct bufferevent *bev, void *arg)
         if (fr == FRAME_REJECT) {
             char why[128];
 
-            /* 0x16 0x03 is a TLS record: a TLS peer on a plain port. */
-            if (c->state == CONN_HANDSHAKE && head[0] == 0x16 &&
-                head[1] == 0x03 && c->gw->tls == NULL)
-                snprintf(why, sizeof(why),
-                         "the peer speaks TLS, this port plain TCP");
+            /* 0x15/0x16 0x03 starts a TLS alert or handshake record: a TLS
+             * peer where we speak plain TCP. */
+            if (c->state == CONN_HANDSHAKE &&
+                (head[0] == 0x15 || head[0] == 0x16) && head[1] == 0x03 &&
+                c->gw->tls == NULL)
+                snprintf(why, sizeof(why), "the peer speaks TLS, we plain TCP");
             else
                 snprintf(why, sizeof(why),
                          "frame of %zu bytes is over the limit", plen);
@@ -369,6 +381,7 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 
     (void)bev;
     if (what & BEV_EVENT_CONNECTED) {
+        nodelay(bufferevent_getfd(bev));
         log_debug("%s: connected, handshake as initiator with %s", c->addr,
                   c->peer);
         conn_enter_state(c, CONN_HANDSHAKE);
@@ -413,6 +426,16 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
     arm_timer(c, quarter);
 }
 
+/* Small control messages go out at once, as OTP sets for its sockets. */
+static void
+nodelay(evutil_socket_t fd)
+{
+    int one = 1;
+
+    if (fd >= 0)
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
 static void
 accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
           int salen, void *arg)
@@ -424,6 +447,7 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
     (void)salen;
     c = conn_new(g, false);
     addr_fmt(sa, c->addr, sizeof(c->addr));
+    nodelay(fd);
     /* Inside TLS the handshake messages have 4-byte lengths. */
     c->bev = g->tls != NULL
                  ? tls_accept_bev(g->tls, g->base, fd)

@@ -163,7 +163,9 @@ term_at(etf_arena *a, const uint8_t *p, size_t len, size_t *used,
         const etf_atom_refs *refs, char *why, size_t whylen, const char *what,
         size_t base)
 {
-    etf_decode_opts o = {.no_version = refs != NULL, .refs = refs};
+    /* Borrow: the frame outlives the terms, which die with dispatch. */
+    etf_decode_opts o = {
+        .no_version = refs != NULL, .refs = refs, .borrow = true};
     etf_error e;
     etf_term *t = etf_decode(a, p, len, &o, used, &e);
 

@@ -386,6 +386,27 @@ test_binaries(void **state)
 }
 
 static void
+test_borrow(void **state)
+{
+    etf_arena *a = etf_arena_new();
+    etf_decode_opts o = {.borrow = true};
+    const uint8_t in[] = {131, 104, 3, 109, 0, 0, 0, 2, 1, 2, 107, 0, 1, 'x',
+                          77, 0, 0, 0, 1, 3, 255};
+    etf_term *t = etf_decode(a, in, sizeof(in), &o, NULL, NULL);
+
+    (void)state;
+    assert_non_null(t);
+    /* Binaries and strings point into the input... */
+    assert_ptr_equal(t->v.elems[0].v.bytes, in + 8);
+    assert_ptr_equal(t->v.elems[1].v.bytes, in + 13);
+    /* ...but a bitstring with garbage in its unused bits is a clean copy. */
+    assert_true(t->v.elems[2].v.bytes < in ||
+                t->v.elems[2].v.bytes >= in + sizeof(in));
+    assert_int_equal(t->v.elems[2].v.bytes[0], 224);
+    etf_arena_free(a);
+}
+
+static void
 test_pids_ports_refs(void **state)
 {
     etf_arena *a = etf_arena_new();
@@ -800,6 +821,7 @@ main(void)
         cmocka_unit_test(test_atoms),
         cmocka_unit_test(test_containers),
         cmocka_unit_test(test_binaries),
+        cmocka_unit_test(test_borrow),
         cmocka_unit_test(test_pids_ports_refs),
         cmocka_unit_test(test_funs),
         cmocka_unit_test(test_compressed),

@@ -418,15 +418,18 @@ struct etf_fun {
 
 /* Decode options; a zeroed struct (or NULL) means the defaults. */
 typedef struct etf_decode_opts {
-    unsigned max_depth;        /* 0: ETF_DEFAULT_MAX_DEPTH */
-    size_t max_inflated;       /* 0: ETF_DEFAULT_MAX_INFLATED */
-    bool exact;                /* bytes after the term are an error */
-    bool no_version;           /* input has no 131 byte (dist payload) */
+    unsigned max_depth;  /* 0: ETF_DEFAULT_MAX_DEPTH */
+    size_t max_inflated; /* 0: ETF_DEFAULT_MAX_INFLATED */
+    bool exact;          /* bytes after the term are an error */
+    bool borrow;         /* binaries and strings point into buf (no copy), which
+                          * must then outlive the tree; atoms are still copied */
+    bool no_version;     /* input has no 131 byte (dist payload) */
     const etf_atom_refs *refs; /* resolves ATOM_CACHE_REF; NULL rejects */
 } etf_decode_opts;
 
 /* Decode one term from len bytes at buf into a tree allocated from a.
- * Text and binaries are copied into the arena, so buf may go away. On
+ * Text and binaries are copied into the arena, so buf may go away (unless
+ * opts->borrow says otherwise). On
  * success, *used (if not NULL) is the number of bytes consumed. Returns
  * NULL and fills err on failure. */
 etf_term *etf_decode(etf_arena *a, const void *buf, size_t len,

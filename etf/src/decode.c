@@ -22,6 +22,7 @@ struct decoder {
     struct frame *stack;
     size_t depth, cap, max_depth;
     size_t base; /* offset of r.buf in the caller's input, for messages */
+    bool borrow; /* point into the input instead of copying */
     etf_error *err;
 };
 
@@ -169,6 +170,13 @@ again:
     case ETF_T_STRING:
         if (etf_read_string(r, &bp, &blen) < 0)
             return reader_fail(d);
+        if (d->borrow && blen > 0) {
+            memset(t, 0, sizeof(*t));
+            t->kind = ETF_STRING;
+            t->len = (uint32_t)blen;
+            t->v.bytes = bp;
+            return 0;
+        }
         if (etf_set_string(d->a, t, bp, blen) < 0)
             return oom(d);
         return 0;
@@ -183,6 +191,16 @@ again:
     case ETF_T_BINARY:
         if (etf_read_binary(r, &bp, &blen, &bits) < 0)
             return reader_fail(d);
+        /* Borrowed unless unused bits must be cleared in a copy. */
+        if (d->borrow &&
+            (bits == 8 || blen == 0 || (bp[blen - 1] & (0xFF >> bits)) == 0)) {
+            memset(t, 0, sizeof(*t));
+            t->kind = ETF_BINARY;
+            t->aux = (uint8_t)(blen == 0 ? 8 : bits);
+            t->len = (uint32_t)blen;
+            t->v.bytes = bp;
+            return 0;
+        }
         if (etf_set_bitstring(d->a, t, bp, blen, bits) < 0)
             return oom(d);
         return 0;
@@ -352,6 +370,7 @@ etf_decode(etf_arena *a, const void *buf, size_t len,
         opts->max_inflated ? opts->max_inflated : ETF_DEFAULT_MAX_INFLATED;
     etf_reader_init(&d.r, buf, len);
     d.r.refs = opts->refs;
+    d.borrow = opts->borrow;
     if ((root = etf_arena_alloc(a, sizeof(*root))) == NULL) {
         oom(&d);
         return NULL;
@@ -385,6 +404,7 @@ etf_decode(etf_arena *a, const void *buf, size_t len,
         /* Decode the inflated bytes; the whole of them must be one term. */
         outer = d.r;
         etf_reader_init(&d.r, inflated, usize);
+        d.borrow = false; /* the inflated bytes are freed below */
         d.r.refs = opts->refs;
         d.base = 0;
         rc = decode_tree(&d, root);

@@ -14,9 +14,15 @@
 void
 etf_reader_init(etf_reader *r, const void *buf, size_t len)
 {
-    memset(r, 0, sizeof(*r));
+    /* Not a memset of the whole struct: the error text is only written
+     * when something fails, and this runs for every decode. */
     r->buf = buf;
     r->len = len;
+    r->pos = 0;
+    r->refs = NULL;
+    r->err.code = ETF_OK;
+    r->err.pos = 0;
+    r->err.msg[0] = '\0';
 }
 
 /* Fail unless n bytes are left at position p. */
