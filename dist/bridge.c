@@ -1237,7 +1237,8 @@ h_events(struct bridge *b, struct evhttp_request *req)
     struct evkeyvalq *h = evhttp_request_get_output_headers(req);
 
     if (b->nstreams >= BRIDGE_MAX_STREAMS) {
-        reply_error(b, req, API_R_EVENTS, 429, "too many event streams", NULL);
+        reply_error(b, req, API_R_EVENTS, 429, "too many event streams",
+                    "the limit is " BRIDGE_STR(BRIDGE_MAX_STREAMS));
         return;
     }
     s = xcalloc(1, sizeof(*s));

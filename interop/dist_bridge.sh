@@ -292,6 +292,10 @@ check "... with Allow: POST" grep -qx 'Allow: POST' <<<"$HEADERS"
 head -c $((8 * 1024 * 1024 + 1)) /dev/zero | tr '\0' ' ' >"$TMP/big.json"
 http POST /send -H 'Content-Type: application/json' --data-binary @"$TMP/big.json"
 expect_error "413 body too large" 413 "body too large" "the limit is 8388608 bytes"
+head -c 9000000 /dev/zero | tr '\0' ' ' >"$TMP/big.json"
+http POST /send -H 'Content-Type: application/json' --data-binary @"$TMP/big.json"
+check "413 from evhttp itself for a body past 8 MiB + 1 byte (status $STATUS)" test "$STATUS" = 413
+rm -f "$TMP/big.json"
 post /mailboxes '{"name":"tiny","max":1}'
 post /send '{"to":{"name":"tiny"},"msg":1}'
 post /send '{"to":{"name":"tiny"},"msg":2}'
