@@ -18,11 +18,17 @@ start() ->
     start([]).
 
 start(Args) ->
-    Journal = case Args of
-                  [J] -> {ok, F} = file:open(J, [append, raw, binary]), F;
-                  [] -> none
-              end,
-    Pid = spawn(fun() -> msg_loop(Journal, os:getpid(), []) end),
+    Pid = spawn(fun() ->
+                        %% A raw file belongs to the process that opens it.
+                        Journal = case Args of
+                                      [J] ->
+                                          {ok, F} = file:open(J, [append, raw,
+                                                                  binary]),
+                                          F;
+                                      [] -> none
+                                  end,
+                        msg_loop(Journal, os:getpid(), [])
+                end),
     register(msg, Pid),
     ok.
 
