@@ -144,11 +144,15 @@ conn_close(struct conn *c, const char *why)
     if (c->bev != NULL) {
         /* What we still had to say (a handshake status such as
          * not_allowed) goes out before the close, as far as the socket
-         * takes it without blocking: freeing the bufferevent drops it. */
+         * takes it without blocking: freeing the bufferevent drops it.
+         * The bufferevent keeps the start of its output frozen to all
+         * but itself (evbuffer_write and copyout fail on it): thaw it,
+         * since the bufferevent goes next. SIGPIPE is ignored. */
         struct evbuffer *out = bufferevent_get_output(c->bev);
         evutil_socket_t fd = bufferevent_getfd(c->bev);
 
-        if (fd >= 0 && evbuffer_get_length(out) > 0)
+        if (fd >= 0 && evbuffer_get_length(out) > 0 &&
+            evbuffer_unfreeze(out, 1) == 0)
             (void)evbuffer_write(out, fd);
         bufferevent_free(c->bev);
     }
