@@ -59,6 +59,7 @@ hs_step(const struct hs *h)
 
 static enum hs_result fail(struct hs *h, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+static void out_status(struct hs *h, enum hs_status st);
 
 /* Record why the handshake failed at its current step. */
 static enum hs_result
@@ -316,7 +317,9 @@ recv_name(struct hs *h, const uint8_t *m, size_t len)
     if (h->peer_old)
         missing &= 0xFFFFFFFFULL;
     if (missing != 0) {
-        hs_status(h, HS_STATUS_NOT_ALLOWED);
+        /* Answer as OTP does, and fail at this step (not in hs_status,
+         * which would name the step "failed"). */
+        out_status(h, HS_STATUS_NOT_ALLOWED);
         return fail(h, "peer %s lacks required flags 0x%" PRIx64, h->peer_name,
                     missing);
     }
@@ -331,18 +334,25 @@ send_challenge(struct hs *h)
     h->state = h->peer_old ? HS_RECV_COMPLEMENT : HS_RECV_REPLY;
 }
 
-enum hs_result
-hs_status(struct hs *h, enum hs_status st)
+/* Append the 's' status message. */
+static void
+out_status(struct hs *h, enum hs_status st)
 {
     size_t at;
     const char *text = status_text[st];
 
-    if (h->state != HS_WAIT_STATUS && !(st == HS_STATUS_NOT_ALLOWED))
-        return fail(h, "status asked in the wrong state");
     out_begin(h, &at);
     out_u8(h, HS_TAG_STATUS);
     out_bytes(h, text, strlen(text));
     out_end(h, at);
+}
+
+enum hs_result
+hs_status(struct hs *h, enum hs_status st)
+{
+    if (h->state != HS_WAIT_STATUS && !(st == HS_STATUS_NOT_ALLOWED))
+        return fail(h, "status asked in the wrong state");
+    out_status(h, st);
     switch (st) {
     case HS_STATUS_OK:
     case HS_STATUS_OK_SIMULTANEOUS:
