@@ -148,6 +148,14 @@ run_mode() {
         fail "[$MODE] the frame over the limit is logged"
     OTP_ARGS="-kernel net_ticktime 4" otp_run i$$$MODE "$COOKIE" idle secs=12
 
+    # Peers that do not speak the protocol.
+    otp_run x$$$MODE "$COOKIE" bad_peers "gwport=$GWPORT"
+    kill -0 "$GWPID" && pass "[$MODE] the gateway runs on after bad peers" ||
+        fail "[$MODE] the gateway runs on after bad peers"
+    grep -q "handshake failed: recv_name: peer x$$$MODE@$HOST lacks required flags" "$GWERR" &&
+        pass "[$MODE] missing flags are logged" ||
+        fail "[$MODE] missing flags are logged"
+
     # A wrong cookie on the OTP side: pang, and the gateway says why.
     otp_run w$$$MODE wrong$COOKIE pang
     grep -q "w$$$MODE@$HOST.*cookies differ" "$GWERR" &&

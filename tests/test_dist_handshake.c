@@ -378,6 +378,8 @@ test_accept_missing_flags(void **state)
     framed(&raw, 2, &want);
     assert_out(h, &want);
     assert_non_null(strstr(h->error, "lacks required flags"));
+    /* The error names the step that failed. */
+    assert_int_equal(strncmp(h->error, "recv_name: ", 11), 0);
     free(h);
 }
 

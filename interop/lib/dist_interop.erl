@@ -329,6 +329,53 @@ check(echo_parallel, G, _) ->
      after 120000 -> exit(timeout)
      end || P <- Ps],
     ok;
+check(bad_peers, G, Opts) ->
+    %% Peers that do not speak the protocol are answered (where the
+    %% protocol has an answer) and closed; the gateway serves on.
+    Port = list_to_integer(opt("gwport", Opts)),
+    Conn = fun() ->
+                   {ok, S} = gen_tcp:connect({127, 0, 0, 1}, Port,
+                                             [binary, {active, false}]),
+                   S
+           end,
+    Closed = fun(S) ->
+                     R = gen_tcp:recv(S, 0, 10000),
+                     gen_tcp:close(S),
+                     R
+             end,
+    %% a handshake message longer than any real one
+    S1 = Conn(),
+    ok = gen_tcp:send(S1, <<65535:16, 0:8000>>),
+    {error, closed} = Closed(S1),
+    %% random bytes
+    S2 = Conn(),
+    ok = gen_tcp:send(S2, crypto:strong_rand_bytes(10000)),
+    {error, closed} = Closed(S2),
+    %% a name message without the flags OTP 25 requires: not_allowed
+    S3 = Conn(),
+    Me = atom_to_binary(node()),
+    ok = gen_tcp:send(S3, <<(15 + byte_size(Me)):16, $N, 4:64, 7:32,
+                            (byte_size(Me)):16, Me/binary>>),
+    {ok, <<0, 12, "snot_allowed">>} = gen_tcp:recv(S3, 14, 10000),
+    {error, closed} = Closed(S3),
+    %% a name that is not a node name
+    S4 = Conn(),
+    ok = gen_tcp:send(S4, <<(15 + 5):16, $N, 16#D07DF7FBC:64, 7:32, 5:16,
+                            "nohst">>),
+    {error, closed} = Closed(S4),
+    %% a right name, then a wrong challenge reply
+    S5 = Conn(),
+    ok = gen_tcp:send(S5, <<(15 + byte_size(Me)):16, $N, 16#D07DF7FBC:64,
+                            7:32, (byte_size(Me)):16, Me/binary>>),
+    {ok, <<0, 3, "sok">>} = gen_tcp:recv(S5, 5, 10000),
+    {ok, <<Len:16>>} = gen_tcp:recv(S5, 2, 10000),
+    {ok, <<$N, _Flags:64, _Ch:32, _Cr:32, NL:16, Name:NL/binary>>} =
+        gen_tcp:recv(S5, Len, 10000),
+    Name = atom_to_binary(G),
+    ok = gen_tcp:send(S5, <<21:16, $r, 1:32, 0:128>>),
+    {error, closed} = Closed(S5),
+    pong = net_adm:ping(G),
+    ok;
 check(kill_gateway, G, Opts) ->
     %% Stream to the echo mailbox, kill the gateway's OS process mid-way:
     %% every link and monitor sees noconnection, and the echoes that did
