@@ -142,19 +142,29 @@ add_candidate(char out[][HS_NAME_MAX + 1], int n, int max, const char *alive,
     return n + 1;
 }
 
-int
-discover_candidates(const char *alive, const char *ptr, const char *ip,
-                    char out[][HS_NAME_MAX + 1], int max)
+/* Add alive@name and, for a name with dots, alive@its-first-label. */
+static int
+add_name(char out[][HS_NAME_MAX + 1], int n, int max, const char *alive,
+         const char *name)
 {
     uint8_t bin[16];
-    int n = 0;
 
-    if (ptr != NULL && ptr[0] != '\0') {
-        n = add_candidate(out, n, max, alive, ptr, strlen(ptr));
-        /* The first label of a name, never of a numeric address. */
-        if (strchr(ptr, '.') != NULL && inet_pton(AF_INET, ptr, bin) != 1)
-            n = add_candidate(out, n, max, alive, ptr, strcspn(ptr, "."));
-    }
+    if (name == NULL || name[0] == '\0')
+        return n;
+    n = add_candidate(out, n, max, alive, name, strlen(name));
+    /* The first label of a name, never of a numeric address. */
+    if (strchr(name, '.') != NULL && inet_pton(AF_INET, name, bin) != 1)
+        n = add_candidate(out, n, max, alive, name, strcspn(name, "."));
+    return n;
+}
+
+int
+discover_candidates(const char *alive, const char *ptr, const char *ip,
+                    const char *self, char out[][HS_NAME_MAX + 1], int max)
+{
+    int n = add_name(out, 0, max, alive, ptr);
+
+    n = add_name(out, n, max, alive, self);
     return add_candidate(out, n, max, alive, ip, strlen(ip));
 }
 
@@ -339,6 +349,7 @@ struct disc {
 };
 
 static void round_start(struct disc *d);
+static bool is_local(const struct sockaddr_storage *ss, socklen_t len);
 static void round_end(struct disc *d);
 static void addr_next(struct disc *d);
 
@@ -719,14 +730,20 @@ node_cmp(const void *x, const void *y)
 static void
 name_nodes(struct disc *d)
 {
+    char self[256];
     size_t i, j;
 
+    /* A node on this host goes by this host's name (erl's default). */
+    if (gethostname(self, sizeof(self)) < 0)
+        self[0] = '\0';
+    self[sizeof(self) - 1] = '\0';
     for (i = 0; i < d->nnodes; i++) {
         struct dnode *n = &d->nodes[i];
         struct daddr *a = &d->addrs[n->addr];
 
-        n->ncand = discover_candidates(n->alive, a->ptr, a->ip, n->cand,
-                                       DISCOVER_MAX_CANDIDATES);
+        n->ncand = discover_candidates(n->alive, a->ptr, a->ip,
+                                       is_local(&a->ss, a->sslen) ? self : NULL,
+                                       n->cand, DISCOVER_MAX_CANDIDATES);
         snprintf(n->name, sizeof(n->name), "%s", n->ncand ? n->cand[0] : "");
     }
     for (i = j = 0; i < d->nnodes; i++)

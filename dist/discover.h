@@ -22,15 +22,17 @@
 /* A NAMES reply larger than this is refused: 1 MiB holds ~30,000 lines of
  * "name <255 bytes> at port 65535\n". */
 #define DISCOVER_MAX_REPLY (1024u * 1024)
-/* Nodes one round keeps, at most (over all addresses): a node costs ~6 KB
- * (its names to try), so a hostile EPMD cannot take more than ~25 MB. */
-#define DISCOVER_MAX_NODES 4096
+/* Nodes one round keeps, at most (over all addresses): a node costs ~8 KB
+ * (its names to try), so a hostile EPMD cannot take more than ~16 MB a
+ * round. */
+#define DISCOVER_MAX_NODES 2048
 /* Seconds an address's EPMD has to answer NAMES (connect included). */
 #define DISCOVER_EPMD_TIMEOUT 3
 /* Bytes of /etc/hosts read for reverse lookups, at most. */
 #define DISCOVER_MAX_HOSTS_FILE (1024u * 1024)
-/* Node names tried per node: alive@PTR, alive@first-label, alive@IP. */
-#define DISCOVER_MAX_CANDIDATES 3
+/* Node names tried per node: alive@PTR, alive@first-label, alive@HOST and
+ * alive@first-label of this host's name (local addresses), alive@IP. */
+#define DISCOVER_MAX_CANDIDATES 5
 /* Longest alive part or host part we keep (as OTP: 255 characters). */
 #define DISCOVER_PART_MAX 255
 
@@ -63,12 +65,14 @@ int discover_ptr_clean(const char *ptr, char *out, size_t outlen);
 
 /*
  * The node names to try for alive at an address, in order, into out
- * (each HS_NAME_MAX + 1 bytes): alive@PTR, then alive@FIRSTLABEL when the
- * PTR name has a dot, then alive@IP. ptr NULL or "" means no PTR name:
- * alive@IP alone. Returns how many were written.
+ * (each HS_NAME_MAX + 1 bytes), each once: alive@PTR, then
+ * alive@FIRSTLABEL when the PTR name has a dot; then the same two of
+ * self, this host's name, for an address of this host; then alive@IP.
+ * ptr or self NULL or "" means there is none. Returns how many were
+ * written.
  */
 int discover_candidates(const char *alive, const char *ptr, const char *ip,
-                        char out[][HS_NAME_MAX + 1], int max);
+                        const char *self, char out[][HS_NAME_MAX + 1], int max);
 
 /*
  * Find ip (numeric text) in the text of a hosts file and copy the first

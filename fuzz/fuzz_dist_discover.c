@@ -50,8 +50,7 @@ fuzz_names(const uint8_t *buf, size_t len)
     int n, i;
 
     memset(&a, 0, sizeof(a));
-    n = discover_names_parse(buf, len, keep_cb, &a, &skipped, why,
-                             sizeof(why));
+    n = discover_names_parse(buf, len, keep_cb, &a, &skipped, why, sizeof(why));
     if (n < 0 || a.n == 0)
         return;
     /* What was kept, rebuilt, reads back the same with nothing skipped. */
@@ -89,7 +88,7 @@ fuzz_ptr(const uint8_t *buf, size_t len)
         discover_ptr_clean(out, again, sizeof(again)) < 0 ||
         strcmp(out, again) != 0)
         abort();
-    n = discover_candidates("n", out, "10.0.0.1", cand,
+    n = discover_candidates("n", out, "10.0.0.1", out, cand,
                             DISCOVER_MAX_CANDIDATES);
     if (n < 1 || n > DISCOVER_MAX_CANDIDATES)
         abort();

@@ -9,7 +9,8 @@
 # of h1, h2, h3 and h9 and PTR names hN.disc.test. From hc: `distgw
 # discover tasks.svc` lists all six nodes and names h9 as failed; -ping
 # gets six pongs (six pangs with a wrong cookie); h4's node is found and
-# pinged as atomvm_ip@IP; names with no answering address exit 1, and so
+# pinged as atomvm_ip@IP; on h1, discover -ping localhost gets pongs by
+# h1's own name; names with no answering address exit 1, and so
 # does a dead nameserver, after 4 s; the slow EPMD fails after 3 s, or at
 # -timeout. `distgw serve -discover` connects to every node (each node's
 # nodes(hidden) has the gateway, GET /nodes lists them), finds a node
@@ -258,6 +259,20 @@ if [ "$rc" -eq 1 ] && tail -n 1 "$TMP/d5" |
 else
     fail "discover nosuch.svc (rc $rc):"
     cat "$TMP/d5" "$TMP/d5.err"
+fi
+
+# On a host itself: its nodes answer to the host's name.
+dn_run h1 timeout 30 "$BIN/distgw" discover -ping -setcookie "$COOKIE" \
+    localhost >"$TMP/d11" 2>"$TMP/d11.err"
+rc=$?
+if [ "$rc" -eq 0 ] &&
+    grep -q '^atomvm_node1@localhost 127.0.0.1 port [0-9]* pong as atomvm_node1@h1$' "$TMP/d11" &&
+    grep -q '^atomvm_node2@localhost 127.0.0.1 port [0-9]* pong as atomvm_node2@h1$' "$TMP/d11" &&
+    [ "$(tail -n 1 "$TMP/d11")" = "discover localhost: 1 address, 2 nodes, 2 pong, 0 pang; failed: none" ]; then
+    pass "discover -ping localhost on h1: pong as atomvm_nodeN@h1 (this host's name)"
+else
+    fail "discover -ping localhost on h1 (rc $rc):"
+    cat "$TMP/d11" "$TMP/d11.err"
 fi
 
 # An address without a PTR name: the node is alive@IP, and answers so.

@@ -200,34 +200,53 @@ test_candidates(void **state)
 
     (void)state;
     /* A dotted PTR name: as it is, its first label, the address. */
-    assert_int_equal(discover_candidates("n1", "h1.disc.test", "10.231.0.11", c,
-                                         DISCOVER_MAX_CANDIDATES),
+    assert_int_equal(discover_candidates("n1", "h1.disc.test", "10.231.0.11",
+                                         NULL, c, DISCOVER_MAX_CANDIDATES),
                      3);
     assert_string_equal(c[0], "n1@h1.disc.test");
     assert_string_equal(c[1], "n1@h1");
     assert_string_equal(c[2], "n1@10.231.0.11");
     /* A PTR name without dots: it, then the address. */
-    assert_int_equal(
-        discover_candidates("n1", "h1", "10.0.0.1", c, DISCOVER_MAX_CANDIDATES),
-        2);
+    assert_int_equal(discover_candidates("n1", "h1", "10.0.0.1", NULL, c,
+                                         DISCOVER_MAX_CANDIDATES),
+                     2);
     assert_string_equal(c[0], "n1@h1");
     assert_string_equal(c[1], "n1@10.0.0.1");
     /* No PTR name: the address alone (libcluster's basename@IP). */
-    assert_int_equal(
-        discover_candidates("n1", NULL, "10.0.0.1", c, DISCOVER_MAX_CANDIDATES),
-        1);
-    assert_string_equal(c[0], "n1@10.0.0.1");
-    assert_int_equal(
-        discover_candidates("n1", "", "fd31::1", c, DISCOVER_MAX_CANDIDATES),
-        1);
-    assert_string_equal(c[0], "n1@fd31::1");
-    /* A PTR answer that is the address: no "first label" of it. */
-    assert_int_equal(discover_candidates("n1", "10.0.0.1", "10.0.0.1", c,
+    assert_int_equal(discover_candidates("n1", NULL, "10.0.0.1", NULL, c,
                                          DISCOVER_MAX_CANDIDATES),
                      1);
     assert_string_equal(c[0], "n1@10.0.0.1");
+    assert_int_equal(discover_candidates("n1", "", "fd31::1", "", c,
+                                         DISCOVER_MAX_CANDIDATES),
+                     1);
+    assert_string_equal(c[0], "n1@fd31::1");
+    /* A PTR answer that is the address: no "first label" of it. */
+    assert_int_equal(discover_candidates("n1", "10.0.0.1", "10.0.0.1", NULL, c,
+                                         DISCOVER_MAX_CANDIDATES),
+                     1);
+    assert_string_equal(c[0], "n1@10.0.0.1");
+    /* An address of this host: this host's names after the PTR's. */
+    assert_int_equal(discover_candidates("n1", "localhost", "127.0.0.1",
+                                         "vm.example.org", c,
+                                         DISCOVER_MAX_CANDIDATES),
+                     4);
+    assert_string_equal(c[0], "n1@localhost");
+    assert_string_equal(c[1], "n1@vm.example.org");
+    assert_string_equal(c[2], "n1@vm");
+    assert_string_equal(c[3], "n1@127.0.0.1");
+    /* all five, and each name once */
+    assert_int_equal(discover_candidates("n1", "h1.d", "10.0.0.1", "h2.d", c,
+                                         DISCOVER_MAX_CANDIDATES),
+                     5);
+    assert_string_equal(c[2], "n1@h2.d");
+    assert_string_equal(c[4], "n1@10.0.0.1");
+    assert_int_equal(discover_candidates("n1", "h1.d", "10.0.0.1", "h1", c,
+                                         DISCOVER_MAX_CANDIDATES),
+                     3);
     /* Room for fewer. */
-    assert_int_equal(discover_candidates("n1", "h1.d", "10.0.0.1", c, 1), 1);
+    assert_int_equal(discover_candidates("n1", "h1.d", "10.0.0.1", NULL, c, 1),
+                     1);
     assert_string_equal(c[0], "n1@h1.d");
 }
 
