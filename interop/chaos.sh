@@ -1,4 +1,5 @@
 #!/bin/bash
+# shellcheck disable=SC2317 # the predicates are called through wait_for
 # Chaos on the simulated swarm (interop/lib/swarm.sh): five hosts h1..h5
 # with our epmd and an OTP 25 node each (the seeds' flags and a msg
 # process that journals, then acks, every message), a gateway host hg
@@ -339,15 +340,15 @@ if [ "${#TIMES[@]}" -gt 0 ]; then
 fi
 echo
 echo "chaos (seed $SEED)"
-printf '  %-28s %s\n' \
+printf '  %-32s %s\n' \
     rounds "$ROUNDS" \
     "kills: OTP node" "${KILLS[node]}" \
     "kills: epmd" "${KILLS[epmd]}" \
     "kills: gateway" "${KILLS[gateway]}" \
     "links cut" "${KILLS[link]}" \
     recoveries "$RECOVERED" \
-    "time to recover, median" "$median ms" \
-    "time to recover, max" "$max ms" \
+    "recovery after restart, median" "$median ms" \
+    "recovery after restart, max" "$max ms" \
     "messages sent" "${sent:-?}" \
     "messages acknowledged" "${acked:-?}" \
     "messages lost" "${lost:-?}" \

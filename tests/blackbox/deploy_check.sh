@@ -189,7 +189,7 @@ UPID=$!
 PIDS+=("$UPID")
 CPID=
 for _ in $(seq 1 50); do
-    CPID=$(cat "/proc/$UPID/task/$UPID/children" 2>/dev/null | awk '{print $1}')
+    CPID=$(awk '{print $1}' "/proc/$UPID/task/$UPID/children" 2>/dev/null)
     [ -n "$CPID" ] && [ "$(cat "/proc/$CPID/comm" 2>/dev/null)" = distgw ] && break
     sleep 0.1
 done
@@ -229,6 +229,7 @@ fi
 # reaped, not left a zombie.
 EPID=
 [ -n "$CPID" ] || CPID=none
+# shellcheck disable=SC2013 # PIDs, one word each
 for p in $(cat /proc/"$CPID"/task/*/children 2>/dev/null); do
     [ "$(cat "/proc/$p/comm" 2>/dev/null)" = epmd ] && EPID=$p
 done
