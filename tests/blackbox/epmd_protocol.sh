@@ -33,4 +33,10 @@ if grep -q 'ALIVE2_REQ for ".*" refused: name already registered' "$EPMD_TMP/epm
 else
     fail "log says why ALIVE2 was refused"
 fi
+if grep -q 'AddressSanitizer\|runtime error' "$EPMD_TMP/epmd.log"; then
+    fail "no sanitizer reports from epmd"
+    grep -A20 'AddressSanitizer\|runtime error' "$EPMD_TMP/epmd.log" | head -40
+else
+    pass "no sanitizer reports from epmd"
+fi
 finish
