@@ -156,6 +156,20 @@ run_mode() {
         pass "[$MODE] missing flags are logged" ||
         fail "[$MODE] missing flags are logged"
 
+    # distgw's own commands against the gateway.
+    out=$("$BIN/distgw" ping -setcookie "$COOKIE" "$GW" 2>&1)
+    [ "$out" = pong ] && pass "[$MODE] distgw ping the gateway: pong" ||
+        fail "[$MODE] distgw ping the gateway: $out"
+    out=$("$BIN/distgw" ping -setcookie "wrong$COOKIE" "$GW" 2>"$TMP/wronggw.$MODE.err")
+    rc=$?
+    [ "$rc" = 1 ] && [ "$out" = pang ] && grep -q "cookies differ" "$TMP/wronggw.$MODE.err" &&
+        pass "[$MODE] distgw ping the gateway with a wrong cookie: pang" ||
+        fail "[$MODE] distgw ping the gateway with a wrong cookie: rc $rc, $out, $(cat "$TMP/wronggw.$MODE.err")"
+    "$BIN/distgw" send -setcookie "$COOKIE" "$GW" inbox "{from_distgw, $mark}" &&
+        wait_for 50 grep -q "^inbox <'distgw_[0-9]*@$HOST'/[0-9.]*> {from_distgw,$mark}\$" "$GWOUT" &&
+        pass "[$MODE] distgw send to a gateway mailbox" ||
+        fail "[$MODE] distgw send to a gateway mailbox"
+
     # A wrong cookie on the OTP side: pang, and the gateway says why.
     otp_run w$$$MODE wrong$COOKIE pang
     grep -q "w$$$MODE@$HOST.*cookies differ" "$GWERR" &&
