@@ -212,6 +212,13 @@ declare -A KILLS=([node]=0 [epmd]=0 [gateway]=0 [link]=0)
 RECOVERED=0
 TIMES=()
 kinds=()
+NCOUNT=0
+counts() { # ARRAY: the acks so far per node, in node order, into ARRAY
+    NCOUNT=$((NCOUNT + 1))
+    touch "$TMP/count.$NCOUNT"
+    wait_for 10 test -e "$TMP/count.$NCOUNT.out"
+    read -r -a "$1" <"$TMP/count.$NCOUNT.out"
+}
 sample_rss() { # the epmds' and the gateway's RSS, baseline per PID
     local k p r
     for k in epmd.h1 epmd.h2 epmd.h3 epmd.h4 epmd.h5 epmd.hg epmd.hc gw; do
@@ -255,6 +262,7 @@ for r in $(seq 1 "$ROUNDS"); do
         sw_link "$cut" down
         KILLS[link]=$((KILLS[link] + 1))
     fi
+    counts c0
     # While it is down, the nodes it does not take with it still answer
     # (those on a cut host cannot, until it is plugged in again).
     survivors_ok=1
@@ -271,6 +279,21 @@ for r in $(seq 1 "$ROUNDS"); do
     [ "$survivors_ok" -eq 1 ] && pass "round $r: with $victim down, the others answer"
     [ "$survivors_ok" -eq 1 ] || fail "round $r: survivors"
     sleep "$(printf '%d.%03d' $((down_ms / 1000)) $((down_ms % 1000)))"
+    # And their msg processes kept acking over the connections they had
+    # (the node whose epmd died too: a running connection needs none).
+    counts c1
+    stalled=""
+    for i in $(seq 1 "$N"); do
+        [ "$kind" = node ] && [ "$i" -eq "$vi" ] && continue
+        [ "$cut" = "h$i" ] && continue
+        [ "${c1[$((i - 1))]:-0}" -gt "${c0[$((i - 1))]:-0}" ] ||
+            stalled="$stalled atomvm_node$i(${c0[$((i - 1))]:-?}->${c1[$((i - 1))]:-?})"
+    done
+    if [ -z "$stalled" ]; then
+        pass "round $r: while it was down the others kept acking (${c0[*]} -> ${c1[*]})"
+    else
+        fail "round $r: no acks while down from:$stalled"
+    fi
     [ -n "$cut" ] && { sleep 1; sw_link "$cut" up; }
     # Swarm's restart: same host, same hostname, same command.
     case $kind in
@@ -307,6 +330,17 @@ for r in $(seq 1 "$ROUNDS"); do
         fail "round $r: checks: $out"
     fi
     sample_rss
+    grown=""
+    for k in "${!RSSN[@]}"; do
+        [ "${RSSN[$k]}" -gt $((2 * RSS0[$k] + 1024)) ] &&
+            grown="$grown $k:${RSS0[$k]}->${RSSN[$k]}kB"
+    done
+    gwk=gw.${PID[gw]}
+    if [ -z "$grown" ]; then
+        pass "round $r: no epmd or gateway past 2x its first RSS + 1 MB (gateway ${RSSN[$gwk]:-?} kB)"
+    else
+        fail "round $r: grew:$grown"
+    fi
 done
 
 # --- the end ------------------------------------------------------------------
@@ -319,18 +353,6 @@ if [ -n "$final" ] && [ "$lost" -eq 0 ] && [ "$dup" -eq 0 ] && [ "$dupacks" -eq 
     pass "every acked message kept exactly once; every msg's {get, Pid} matches its journal"
 else
     fail "final check: ${final:-none}"
-fi
-grown=""
-for k in "${!RSSN[@]}"; do
-    if [ "${RSSN[$k]}" -gt $((2 * RSS0[$k] + 1024)) ]; then
-        grown="$grown $k:${RSS0[$k]}->${RSSN[$k]}kB"
-    fi
-done
-gwk=gw.${PID[gw]}
-if [ -z "$grown" ]; then
-    pass "no epmd or gateway grew past 2x its RSS after its first round + 1 MB (gateway ${RSS0[$gwk]:-?} -> ${RSSN[$gwk]:-?} kB)"
-else
-    fail "grew:$grown"
 fi
 median=0 max=0
 if [ "${#TIMES[@]}" -gt 0 ]; then

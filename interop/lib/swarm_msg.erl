@@ -117,7 +117,8 @@ ping_all(Nodes) ->
 %% NODE=JOURNAL... Every TICK_MS it sends {send, self(), Seq} to the msg
 %% process of every node (Seq counts up over all of them) and counts the
 %% acks. When DIR/check.R appears it writes DIR/check.R.out: the mesh
-%% pings, then the acked messages checked against the journals; when
+%% pings, then the acked messages checked against the journals; for
+%% DIR/count.C it writes DIR/count.C.out: the acks so far per node; when
 %% DIR/stop appears it stops sending, waits for the last acks, asks every
 %% msg {get, self()}, checks it all and writes DIR/final, then halts.
 chaos([Dir, Tick | Targets]) ->
@@ -152,6 +153,16 @@ sender(S = #{seq := Seq, sent := Sent, acked := Acked, nodes := Nodes}) ->
                 "pongs ~w~nsent ~b acked ~b lost ~b dup ~b dupacks ~b~n",
                 [[P || {_, P} <- Pongs], map_size(Sent), map_size(Acked),
                  Lost, Dup, maps:get(dupacks, S)]),
+            sender(S);
+        {count, C} ->
+            %% Acks so far per node, in the order of the nodes.
+            By = maps:fold(fun(Q, _, M) ->
+                                   maps:update_with(maps:get(Q, Sent),
+                                                    fun(X) -> X + 1 end, 1, M)
+                           end, #{}, Acked),
+            out(S, "count." ++ integer_to_list(C) ++ ".out", "~s~n",
+                [lists:join(" ", [integer_to_list(maps:get(N, By, 0))
+                                  || {N, _} <- Nodes])]),
             sender(S);
         stop ->
             drain(S, erlang:monotonic_time(millisecond) + 5000)
@@ -226,12 +237,23 @@ out(#{dir := Dir}, Name, Fmt, Args) ->
     ok = file:write_file(Tmp, io_lib:format(Fmt, Args)),
     ok = file:rename(Tmp, filename:join(Dir, Name)).
 
-%% Turn DIR/check.R and DIR/stop into messages to the sender.
+%% Turn DIR/check.R, DIR/count.C and DIR/stop into messages to the
+%% sender, each numbered file once and in order.
 watch(Dir, Sender, R) ->
+    watch(Dir, Sender, R, 0).
+
+watch(Dir, Sender, R, C) ->
     timer:sleep(50),
     Check = filename:join(Dir, "check." ++ integer_to_list(R + 1)),
-    case {filelib:is_file(filename:join(Dir, "stop")), filelib:is_file(Check)} of
-        {true, _} -> Sender ! stop;
-        {false, true} -> Sender ! {check, R + 1}, watch(Dir, Sender, R + 1);
-        {false, false} -> watch(Dir, Sender, R)
+    Count = filename:join(Dir, "count." ++ integer_to_list(C + 1)),
+    case filelib:is_file(filename:join(Dir, "stop")) of
+        true -> Sender ! stop;
+        false ->
+            {R1, C1} =
+                case {filelib:is_file(Check), filelib:is_file(Count)} of
+                    {true, _} -> Sender ! {check, R + 1}, {R + 1, C};
+                    {_, true} -> Sender ! {count, C + 1}, {R, C + 1};
+                    _ -> {R, C}
+                end,
+            watch(Dir, Sender, R1, C1)
     end.
