@@ -80,7 +80,6 @@ struct bridge {
     unsigned npolls, nstreams;
     uint64_t requests[API_R_COUNT][NSTATUS + 1];
     uint64_t streams_dropped, events_sent;
-    uint64_t msgs_by_op[DOP_UNLINK_ID_ACK + 1];
 };
 
 /* ------------------------------------------------------------------ */
@@ -440,7 +439,7 @@ bridge_on_message(struct gw *g, struct mailbox *mb, const etf_term *from,
     struct evbuffer *out;
     struct bufferevent *bev;
     json_t *j, *v;
-    char *text;
+    char *text[2] = {NULL, NULL}; /* by etf_json_form */
     etf_error e;
 
     /* Wake the long polls on this mailbox: after the message is kept. */
@@ -457,32 +456,45 @@ bridge_on_message(struct gw *g, struct mailbox *mb, const etf_term *from,
             evhttp_request_get_connection(s->req));
         if (bev != NULL && evbuffer_get_length(bufferevent_get_output(bev)) >
                                BRIDGE_STREAM_MAX_BUFFER) {
-            /* A reader this slow would make us hold everything: drop it. */
+            /* A reader this slow would make us hold everything: drop it,
+             * with a last event saying why. */
             b->streams_dropped++;
             log_warnx("event stream dropped: the reader is %u bytes behind",
                       BRIDGE_STREAM_MAX_BUFFER);
+            out = evbuffer_new();
+            evbuffer_add_printf(out,
+                                "event: dropped\ndata: {\"error\":\"too slow\","
+                                "\"detail\":\"more than %u bytes unread\"}\n\n",
+                                BRIDGE_STREAM_MAX_BUFFER);
+            evhttp_send_reply_chunk(s->req, out);
+            evbuffer_free(out);
             evhttp_connection_set_closecb(evhttp_request_get_connection(s->req),
                                           NULL, NULL);
             evhttp_send_reply_end(s->req);
             stream_free(s);
             continue;
         }
-        if ((v = term_json(msg, s->form, &e)) == NULL)
-            v = json_pack("{s:s}", "unrepresentable", e.msg);
-        j = json_pack("{s:s,s:o,s:o}", "mailbox", mb->name, "from",
-                      from ? term_json(from, ETF_JSON_TYPED, &e) : json_null(),
-                      "msg", v);
-        text = json_dumps(j, JSON_COMPACT | JSON_ENSURE_ASCII);
-        json_decref(j);
-        if (text == NULL)
-            continue;
+        /* One text per form, made for the first stream that wants it. */
+        if (text[s->form] == NULL) {
+            if ((v = term_json(msg, s->form, &e)) == NULL)
+                v = json_pack("{s:s}", "unrepresentable", e.msg);
+            j = json_pack("{s:s,s:o,s:o}", "mailbox", mb->name, "from",
+                          from ? term_json(from, ETF_JSON_TYPED, &e)
+                               : json_null(),
+                          "msg", v);
+            text[s->form] = json_dumps(j, JSON_COMPACT | JSON_ENSURE_ASCII);
+            json_decref(j);
+            if (text[s->form] == NULL)
+                continue;
+        }
         out = evbuffer_new();
-        evbuffer_add_printf(out, "event: message\ndata: %s\n\n", text);
+        evbuffer_add_printf(out, "event: message\ndata: %s\n\n", text[s->form]);
         evhttp_send_reply_chunk(s->req, out);
         evbuffer_free(out);
-        free(text);
         b->events_sent++;
     }
+    free(text[ETF_JSON_TYPED]);
+    free(text[ETF_JSON_PLAIN]);
 }
 
 static void

@@ -360,7 +360,12 @@ check "... and no stream is left open" grep -qx 'distgw_sse_streams 0' <<<"$BODY
 check "... and the reason logged" grep -q 'event stream dropped: the reader is' "$TMP/gw.err"
 check "the full mailbox kept 10 and counted 790 dropped" \
     grep -qx 'distgw_mailbox_dropped_total{mailbox="big"} 790' <<<"$BODY"
+# What the slow reader would have read: events, then why it was dropped.
+timeout 10 cat <&7 >"$TMP/slow.txt"
+check "... and told why, in a last event" \
+    test "$(grep -a '^event: ' "$TMP/slow.txt" | tail -n 1)" = "event: dropped"
 exec 7>&-
+rm -f "$TMP/slow.txt"
 # Without the drop the stream alone would hold 70 MB. (ASan's quarantine
 # keeps what is freed: not measured there.)
 if grep -q __asan_init "$BIN/distgw"; then
