@@ -122,6 +122,26 @@ scenario() {
 scenario "$OTP_EPMD" otp || fail "scenario with OTP's epmd"
 wait_port_closed $PORT
 scenario "$OURS" ours || fail "scenario with our epmd"
+wait_port_closed $PORT
+
+# With -d both keep only a few unregistered names (OTP: more than 5 makes
+# the oldest go).
+debug_unreg() {
+    local server=$1 tag=$2 i
+    bg_start "$server" -port $PORT -d 2>>"$EPMD_TMP/server.log"
+    local d=$LAST_PID
+    wait_port $PORT || return 1
+    for i in 1 2 3 4 5 6 7 8; do
+        hold "old$i=4100$i" || return 1
+        unhold
+    done
+    rec "$EPMD_TMP/$tag/debug" dump "$OURS" -port $PORT -dump
+    kill $d
+    wait $d 2>/dev/null
+    wait_port_closed $PORT
+}
+debug_unreg "$OTP_EPMD" otp || fail "-d scenario with OTP's epmd"
+debug_unreg "$OURS" ours || fail "-d scenario with our epmd"
 
 # Every file recorded with OTP's server must match ours byte for byte, and
 # within each, OTP's client must match ours.
@@ -140,6 +160,10 @@ echo "--- sample, -names with three nodes (our server, our client):"
 cat "$EPMD_TMP/ours/ours/names.out"
 echo "--- -dump after they left:"
 tr '\0' '@' <"$EPMD_TMP/ours/ours/dump-old.out"
+echo "--- -dump under -d after 8 names came and went:"
+tr '\0' '@' <"$EPMD_TMP/ours/debug/dump.out"
+n=$(grep -c 'old/unused' "$EPMD_TMP/ours/debug/dump.out")
+expect_eq "under -d, 6 unregistered names are kept (more than 5 recycles)" 6 "$n"
 
 # The wire cases against OTP's own epmd.
 bg_start "$OTP_EPMD" -port $PORT_CASES -packet_timeout 2 -relaxed_command_check 2>"$EPMD_TMP/otp-cases.log"
