@@ -4,7 +4,8 @@
  *    len bytes, so AddressSanitizer sees any over-read) and reports a used
  *    count within it; with exact set it agrees on whether bytes are left;
  *  - if it decodes, encode -> decode -> encode gives the same bytes and a
- *    tree etf_equal to the first;
+ *    tree etf_equal to the first, and decoding with borrow (binaries and
+ *    strings left in the input) gives an equal tree;
  *  - etf_skip never rejects what etf_decode accepts, and accepts what it
  *    rejects only for duplicate map keys (which skipping cannot see);
  *  - a walk with the cursor API (etf_peek and etf_read_*), touching every
@@ -254,6 +255,8 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     etf_decode_opts opts = {.max_inflated = FUZZ_MAX_INFLATED};
+    etf_decode_opts borrow = {.max_inflated = FUZZ_MAX_INFLATED,
+                              .borrow = true};
     etf_decode_opts exact = {.max_inflated = FUZZ_MAX_INFLATED, .exact = true};
     etf_error err = {0}, err2 = {0};
     etf_arena *a, *b;
@@ -287,6 +290,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     CHECK(used <= size, "used %zu of %zu", used, size);
     CHECK(rs == 0, "etf_skip rejects what etf_decode accepts");
     CHECK(skipped == used, "etf_skip used %zu, etf_decode %zu", skipped, used);
+
+    /* Borrowing binaries and strings from buf decodes the same term. */
+    etf_arena_reset(b);
+    tx = etf_decode(b, buf, size, &borrow, NULL, &err2);
+    CHECK(tx != NULL && etf_equal(t, tx),
+          "decode with borrow differs from decode with copies");
 
     etf_arena_reset(b);
     tx = etf_decode(b, buf, size, &exact, NULL, &err2);
