@@ -1256,14 +1256,27 @@ round_timer_cb(evutil_socket_t fd, short what, void *arg)
     round_start(arg);
 }
 
+/* libevent's resolver speaks through our log (its chatter at -d -d), not
+ * on stderr by itself; what failed is in the round's last line anyway. */
+static void
+dns_log_cb(int is_warning, const char *msg)
+{
+    if (is_warning)
+        log_warnx("resolver: %s", msg);
+    else
+        log_trace("resolver: %s", msg);
+}
+
 /* A resolver on base: the system's nameservers and search list
  * (/etc/resolv.conf), /etc/hosts, and a bounded wait. */
 static struct evdns_base *
 dns_new(struct event_base *base)
 {
-    struct evdns_base *dns =
-        evdns_base_new(base, EVDNS_BASE_INITIALIZE_NAMESERVERS |
-                                 EVDNS_BASE_DISABLE_WHEN_INACTIVE);
+    struct evdns_base *dns;
+
+    evdns_set_log_fn(dns_log_cb);
+    dns = evdns_base_new(base, EVDNS_BASE_INITIALIZE_NAMESERVERS |
+                                   EVDNS_BASE_DISABLE_WHEN_INACTIVE);
 
     if (dns == NULL)
         return NULL;
