@@ -244,8 +244,11 @@ run_mode() {
         fail "[$MODE] new creations: '$c1' '$c2' '$c3'"
 
     # The gateway killed mid-stream: OTP sees noconnection everywhere.
-    otp_run k$$$MODE "$COOKIE" ping kill_gateway "gwpid=$GWPID"
-    { wait "$GWPID"; } 2>/dev/null
+    # (stderr: bash's own "Killed" notice for the gateway, reaped here)
+    {
+        otp_run k$$$MODE "$COOKIE" ping kill_gateway "gwpid=$GWPID"
+        wait "$GWPID"
+    } 2>/dev/null
     if wait_for 100 name_free "$GWNAME" && start_gw; then
         otp_run k2$$$MODE "$COOKIE" ping hidden echo count=1000
     else
