@@ -4,6 +4,7 @@
 # given without -start_epmd false. In a throwaway copy of the OTP install
 # with our binary in that place, erl must start ours; and a second node
 # must find it running (our "-daemon" exits 0 when the port is taken).
+# Then the stock install with erlexec's (undocumented) -epmd flag.
 # usage: epmd_erl_autostart.sh BIN_DIR
 set -u
 BIN=${1:?usage: $0 BIN_DIR}
@@ -60,4 +61,20 @@ DPID2=$(ss -Hltnp "sport = :$PORT" | grep -o 'pid=[0-9]*' | head -1 | cut -d= -f
 expect_eq "still the first daemon" "$DPID" "$DPID2"
 OUT=$("$BIN/epmd" -port $PORT -kill)
 expect_eq "-kill the daemon erl started" "Killed" "$OUT"
+wait_port_closed $PORT
+
+# The stock install, told which epmd to run with erlexec's -epmd flag.
+timeout 120 erl -noshell -sname epmdauto3$$ -epmd "$BIN/epmd -daemon" -eval '
+    {ok, Names} = net_adm:names(), io:format("names: ~p~n", [Names]), halt(0).' \
+    >"$EPMD_TMP/node3.out" 2>&1
+expect_eq "erl -epmd \"our epmd -daemon\"" 0 "$?"
+DPID3=$(ss -Hltnp "sport = :$PORT" | grep -o 'pid=[0-9]*' | head -1 | cut -d= -f2)
+if [ -n "$DPID3" ]; then
+    on_exit "kill $DPID3"
+    expect_eq "erl -epmd started our binary" "$(readlink -f "$BIN/epmd")" "$(readlink -f /proc/$DPID3/exe)"
+else
+    fail "erl -epmd started a daemon"
+fi
+OUT=$("$BIN/epmd" -port $PORT -kill)
+expect_eq "-kill it" "Killed" "$OUT"
 finish
