@@ -52,7 +52,7 @@ dn_host() {
         ip -n "$ns" addr add "$DN_SUBNET6:$idx/64" dev eth0 nodad || return 1
     fi
     if [ ! -d /etc/netns ]; then
-        mkdir /etc/netns || return 1
+        mkdir -p /etc/netns || return 1
         DN_ETC_NETNS_MADE=1
     fi
     mkdir "/etc/netns/$ns" || return 1
