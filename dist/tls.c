@@ -131,12 +131,15 @@ tls_connect_bev(struct tls *t, struct event_base *base, const char *host)
 {
     SSL *ssl = SSL_new(t->client);
     const char *name = t->server_name != NULL ? t->server_name : host;
+    char sni[256];
 
     if (ssl == NULL)
         return NULL;
     /* As OTP: SNI is the host part of the node name, and with
      * verification the certificate must match it. */
-    SSL_set_tlsext_host_name(ssl, name);
+    /* (The macro casts away const: hand it a copy.) */
+    snprintf(sni, sizeof(sni), "%s", name);
+    SSL_set_tlsext_host_name(ssl, sni);
     if (t->verify) {
         X509_VERIFY_PARAM *p = SSL_get0_param(ssl);
 
