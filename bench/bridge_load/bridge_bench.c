@@ -167,6 +167,8 @@ main(int argc, char **argv)
     const char *path = "/send", *body = NULL;
     long port = 0, conns = 16, expect = 202;
     double seconds = 10, warmup = 2, t0, t_end, t_measure, t, elapsed;
+    double mean = 0;
+    size_t k;
     bool quiet = false;
     struct client *cl;
     struct pollfd *pfd;
@@ -299,6 +301,9 @@ main(int argc, char **argv)
             r.total_ok++;
     }
     elapsed = seconds;
+    for (k = 0; k < r.nlat; k++)
+        mean += r.lat[k];
+    mean = r.nlat ? mean / (double)r.nlat : 0;
     qsort(r.lat, r.nlat, sizeof(double), cmp_double);
     if (!quiet) {
         printf("bridge-bench: POST %s, %ld connections, %.0f s after %.0f s "
@@ -307,17 +312,20 @@ main(int argc, char **argv)
         printf("bridge-bench: %zu answered %ld in the measured time (%lu in "
                "all), %lu other statuses\n",
                r.nlat, expect, r.total_ok, r.bad_status);
-        printf("bridge-bench: latency p50 %.3f ms, p90 %.3f ms, p99 %.3f ms, "
-               "max %.3f ms\n",
-               percentile(r.lat, r.nlat, 50), percentile(r.lat, r.nlat, 90),
-               percentile(r.lat, r.nlat, 99), r.nlat ? r.lat[r.nlat - 1] : 0.0);
+        printf("bridge-bench: latency mean %.3f ms, p50 %.3f ms, p90 %.3f ms, "
+               "p99 %.3f ms, max %.3f ms\n",
+               mean, percentile(r.lat, r.nlat, 50),
+               percentile(r.lat, r.nlat, 90), percentile(r.lat, r.nlat, 99),
+               r.nlat ? r.lat[r.nlat - 1] : 0.0);
         printf("bridge-bench: send %.0f req/s, p99 %.2f ms\n",
                (double)r.nlat / elapsed, percentile(r.lat, r.nlat, 99));
     } else {
-        printf("bridge-bench: %ld connections: %.0f req/s, p50 %.3f ms, p99 "
-               "%.3f ms, %lu other statuses, %lu answered %ld in all\n",
-               conns, (double)r.nlat / elapsed, percentile(r.lat, r.nlat, 50),
-               percentile(r.lat, r.nlat, 99), r.bad_status, r.total_ok, expect);
+        printf("bridge-bench: %ld connections: %.0f req/s, mean %.3f ms, p50 "
+               "%.3f ms, p99 %.3f ms, %lu other statuses, %lu answered %ld in "
+               "all\n",
+               conns, (double)r.nlat / elapsed, mean,
+               percentile(r.lat, r.nlat, 50), percentile(r.lat, r.nlat, 99),
+               r.bad_status, r.total_ok, expect);
     }
     fflush(stdout);
     for (i = 0; i < conns; i++)

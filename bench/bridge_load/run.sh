@@ -56,7 +56,7 @@ BODY="{\"to\":{\"name\":\"sink\",\"node\":\"$SINK\"},\"msg\":{\"tuple\":[{\"atom
     die "a first /send was not accepted"
 sent=1
 
-echo "bridge-bench: distgw $GW -> OTP 25 $SINK, $(nproc) cores, ${DURATION} s per run after ${WARMUP} s warm-up"
+echo "bridge-bench: distgw $GW -> OTP 25 $SINK, $(nproc) cores (load average $(cut -d' ' -f1-3 /proc/loadavg) before), ${DURATION} s per run after ${WARMUP} s warm-up"
 for c in 1 64; do
     out=$("$BIN/bridge-bench" -q -p "$HTTP_PORT" -b "$BODY" -c "$c" \
         -d "$DURATION" -w "$WARMUP") || die "run with $c connections failed: $out"
