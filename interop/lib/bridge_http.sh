@@ -1,6 +1,6 @@
-# Shared by interop/dist_bridge.sh and bench/bridge_load/run.sh (sourced,
-# bash, after dist_common.sh): HTTP requests to the bridge with curl and
-# exact checks of the JSON replies with jq.
+# For interop/dist_bridge.sh (sourced, bash, after dist_common.sh): HTTP
+# requests to the bridge with curl and exact checks of the JSON replies
+# with jq.
 # Needs H (http://127.0.0.1:PORT) and TMP.
 
 need_tools() {
