@@ -143,6 +143,7 @@ typedef struct etf_reader {
     size_t len;
     size_t pos;                /* advances only on success */
     const etf_atom_refs *refs; /* for ATOM_CACHE_REF; NULL rejects them */
+    bool allow_local;          /* read LOCAL_EXT (else refused, as OTP) */
     etf_error err;             /* filled when a read fails */
 } etf_reader;
 
@@ -222,7 +223,7 @@ int etf_read_export(etf_reader *r, etf_atomv *module, etf_atomv *function,
                     uint32_t *arity);
 int etf_read_fun(etf_reader *r, etf_funv *fun);
 /* LOCAL_EXT: its encoding is private to the node that made it, so the rest
- * of the input is taken as its payload. */
+ * of the input is taken as its payload. Refused unless r->allow_local. */
 int etf_read_local(etf_reader *r, const uint8_t **p, size_t *len);
 /* Skip one whole term, validating as it goes (all but duplicate map keys,
  * which need comparison: use etf_decode for that). No recursion. */
@@ -424,6 +425,8 @@ typedef struct etf_decode_opts {
     bool borrow;         /* binaries and strings point into buf (no copy), which
                           * must then outlive the tree; atoms are still copied */
     bool no_version;     /* input has no 131 byte (dist payload) */
+    bool local;          /* keep LOCAL_EXT (OTP 26+ `local`) as an opaque term;
+                          * without it, refused as binary_to_term/1 refuses it */
     const etf_atom_refs *refs; /* resolves ATOM_CACHE_REF; NULL rejects */
 } etf_decode_opts;
 

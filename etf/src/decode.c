@@ -371,6 +371,7 @@ etf_decode(etf_arena *a, const void *buf, size_t len,
     etf_reader_init(&d.r, buf, len);
     d.r.refs = opts->refs;
     d.borrow = opts->borrow;
+    d.r.allow_local = opts->local;
     if ((root = etf_arena_alloc(a, sizeof(*root))) == NULL) {
         oom(&d);
         return NULL;
@@ -405,14 +406,12 @@ etf_decode(etf_arena *a, const void *buf, size_t len,
         outer = d.r;
         etf_reader_init(&d.r, inflated, usize);
         d.borrow = false; /* the inflated bytes are freed below */
+        d.r.allow_local = opts->local;
         d.r.refs = opts->refs;
         d.base = 0;
+        /* Bytes after the term inside the inflated data are ignored, as
+         * binary_to_term/1 ignores them. */
         rc = decode_tree(&d, root);
-        if (rc == 0 && d.r.pos != usize)
-            rc = etf_fail(err, ETF_E_COMPRESSED, outer.pos,
-                          "compressed term at byte %zu holds %zu bytes after "
-                          "its term",
-                          outer.pos, usize - d.r.pos);
         if (rc < 0 && err != NULL && err->code != ETF_E_COMPRESSED) {
             size_t n = strlen(err->msg);
             snprintf(err->msg + n, sizeof(err->msg) - n,

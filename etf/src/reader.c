@@ -20,6 +20,7 @@ etf_reader_init(etf_reader *r, const void *buf, size_t len)
     r->len = len;
     r->pos = 0;
     r->refs = NULL;
+    r->allow_local = false;
     r->err.code = ETF_OK;
     r->err.pos = 0;
     r->err.msg[0] = '\0';
@@ -546,6 +547,14 @@ etf_read_binary(etf_reader *r, const uint8_t **out, size_t *len, unsigned *bits)
     return 0;
 }
 
+/* The old one-byte creations hold 2 bits; the BEAM refuses more. */
+static int
+old_creation(etf_reader *r, size_t at)
+{
+    return FAIL(r, ETF_E_NODE, at,
+                "creation %u at byte %zu does not fit 2 bits", r->buf[at], at);
+}
+
 /* The node atom of a pid, port or reference. */
 static int
 node_at(etf_reader *r, size_t *pp, etf_atomv *node)
@@ -587,6 +596,8 @@ pid_at(etf_reader *r, size_t *pp, etf_pidv *pid)
         p += 12;
     } else {
         pid->creation = r->buf[p + 8];
+        if (pid->creation > 3)
+            return old_creation(r, p + 8);
         p += 9;
     }
     *pp = p;
@@ -625,6 +636,8 @@ etf_read_port(etf_reader *r, etf_portv *port)
             return -1;
         port->id = get32(r->buf + p);
         port->creation = r->buf[p + 4];
+        if (port->creation > 3)
+            return old_creation(r, p + 4);
         p += 5;
         break;
     case TAG_NEW_PORT_EXT:
@@ -663,6 +676,8 @@ etf_read_ref(etf_reader *r, etf_refv *ref)
         ref->len = 1;
         ref->id[0] = get32(r->buf + p);
         ref->creation = r->buf[p + 4];
+        if (ref->creation > 3)
+            return old_creation(r, p + 4);
         r->pos = p + 5;
         return 0;
     }
@@ -681,6 +696,8 @@ etf_read_ref(etf_reader *r, etf_refv *ref)
     if (need(r, p, cr + 4 * (size_t)n, "reference") < 0)
         return -1;
     ref->creation = cr == 4 ? get32(r->buf + p) : r->buf[p];
+    if (cr == 1 && ref->creation > 3)
+        return old_creation(r, p);
     p += cr;
     ref->len = n;
     for (i = 0; i < n; i++, p += 4)
@@ -753,6 +770,11 @@ etf_read_local(etf_reader *r, const uint8_t **out, size_t *len)
         return -1;
     if (r->buf[p] != TAG_LOCAL_EXT)
         return wrong_type(r, p, "a LOCAL_EXT term");
+    if (!r->allow_local)
+        return FAIL(r, ETF_E_TAG, p,
+                    "LOCAL_EXT at byte %zu: only the node that made it can "
+                    "read it",
+                    p);
     *out = r->buf + p + 1;
     *len = r->len - p - 1;
     r->pos = r->len;
