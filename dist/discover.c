@@ -1131,7 +1131,7 @@ cli_print(struct disc *d)
 {
     struct discover_counts c;
     struct discover_failure *f = round_counts(d, &c);
-    char line[HS_NAME_MAX + 400], status[400];
+    char line[2 * HS_NAME_MAX + 512], status[HS_NAME_MAX + 400];
     size_t i;
 
     for (i = 0; i < d->nnodes; i++) {
