@@ -331,7 +331,11 @@ conn_read_cb(struct bufferevent *bev, void *arg)
             if (c->state == CONN_HANDSHAKE &&
                 (head[0] == 0x15 || head[0] == 0x16) && head[1] == 0x03 &&
                 c->gw->tls == NULL)
-                snprintf(why, sizeof(why), "the peer speaks TLS, we plain TCP");
+                snprintf(why, sizeof(why), "%s",
+                         c->outbound ? "the peer speaks TLS, we dialled it "
+                                       "in plain TCP"
+                                     : "the peer speaks TLS, this port "
+                                       "plain TCP");
             else
                 snprintf(why, sizeof(why),
                          "frame of %zu bytes is over the limit", plen);
