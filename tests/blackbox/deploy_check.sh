@@ -13,7 +13,9 @@
 #   namespaces, like a container: it starts its epmd, the HEALTHCHECK's
 #   command answers pong (and not with a wrong cookie), it reaps a
 #   killed child, and SIGTERM stops it;
-# - the stack's node command with the msg process, on a real erl;
+# - the node image: its RUN applied to a copy of Debian 12's OTP 25, erl
+#   with the stack's node command starts our epmd, registers, and its
+#   msg process answers;
 # - the systemd units: systemd-analyze verify (which must also notice a
 #   broken copy), then epmd.service's command on epmd.socket's sockets
 #   (systemd-socket-activate) and distgw.service's command against it.
@@ -41,13 +43,21 @@ skip() {
 
 TMP=$(mktemp -d /tmp/deploy_check.XXXXXX)
 NS=dck$$
+NS2=dck$$n
+ETC_NETNS_MADE=
+[ -d /etc/netns ] || ETC_NETNS_MADE=1
 PIDS=()
 cleanup() {
-    local p
+    local p ns
     for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
     for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
-    ip netns del "$NS" 2>/dev/null
-    rm -rf "/etc/netns/$NS"
+    for ns in "$NS" "$NS2"; do
+        # erl's epmd -daemon detaches: whatever is left in our namespaces.
+        for p in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$p"; done
+        ip netns del "$ns" 2>/dev/null
+        rm -rf "/etc/netns/$ns"
+    done
+    [ -n "$ETC_NETNS_MADE" ] && rmdir /etc/netns 2>/dev/null
     [ "$FAILED" -eq 0 ] && rm -rf "$TMP"
 }
 end() {
@@ -80,7 +90,7 @@ py() {
 
 # --- statements ------------------------------------------------------------
 py dockerfile "$DEPLOY/Dockerfile" "$TMP"
-py node "$DEPLOY/swarm/node.Dockerfile"
+py node "$DEPLOY/swarm/node.Dockerfile" "$(cat "$TMP/runtime_base" 2>/dev/null)"
 py stack "$DEPLOY/swarm/stack.yml"
 py units "$DEPLOY/systemd"
 
@@ -265,17 +275,55 @@ else
     fi
 fi
 
-# --- the stack's node command on a real erl ------------------------------------
-if command -v erl >/dev/null 2>&1; then
-    EPORT=$((20000 + $$ % 20000))
-    "$BIN/epmd" -port "$EPORT" >"$TMP/epmd.log" 2>&1 &
+# --- the node image: its epmd in erl's place, the stack's command ---------------
+# On a copy of this machine's OTP 25 (Debian 12's erlang-base, what the
+# node image installs), the node image's RUN puts our epmd in erl's
+# place; erl, given the stack's node command and no epmd running, starts
+# it; msg answers as the seeds' did.
+NI=$TMP/nodeimg
+if command -v erl >/dev/null 2>&1 && [ -x /usr/lib/erlang/bin/erl ] &&
+    [ -s "$TMP/node.link.sh" ] && [ -s "$TMP/node.cmd" ] &&
+    ip netns add "$NS2" 2>/dev/null; then
+    ip -n "$NS2" link set lo up
+    mkdir -p "/etc/netns/$NS2" "$NI/usr/lib" "$NI/usr/local/bin"
+    # As Docker writes it: the container's own line apart from localhost's.
+    printf '127.0.0.1 localhost\n127.0.1.1 atomvm-1\n' >"/etc/netns/$NS2/hosts"
+    cp -a /usr/lib/erlang "$NI/usr/lib/" && cp "$OUT/epmd" "$NI/usr/local/bin/epmd"
+    sed -i "s|^\( *ROOTDIR=\)/usr/lib/erlang\$|\1$NI/usr/lib/erlang|" \
+        "$NI/usr/lib/erlang/bin/erl" "$NI"/usr/lib/erlang/erts-*/bin/erl
+    if sh -ec "$(sed "s|/usr/lib/erlang|$NI/usr/lib/erlang|g; s|/usr/local/bin/epmd|$NI/usr/local/bin/epmd|g" \
+        "$TMP/node.link.sh")" >"$TMP/link.log" 2>&1 &&
+        [ "$(readlink -f "$NI"/usr/lib/erlang/erts-*/bin/epmd)" = "$NI/usr/local/bin/epmd" ]; then
+        pass "the node image's RUN links erl's epmd to ours"
+    else
+        fail "the node image's RUN: $(cat "$TMP/link.log")"
+    fi
+    mapfile -t NCMD < <(sed "s/^\${ERLANG_COOKIE:-[^}]*}\$/$COOKIE/" "$TMP/node.cmd")
+    # shellcheck disable=SC2016 # expanded by the inner sh
+    ip netns exec "$NS2" unshare --uts sh -c 'hostname atomvm-1 && exec "$@"' sh \
+        "$NI/usr/lib/erlang/bin/erl" -noshell -noinput "${NCMD[@]}" >"$TMP/node.log" 2>&1 &
     PIDS+=("$!")
-    mapfile -t NCMD < <(sed "s/^\${ERLANG_COOKIE:-[^}]*}\$/$COOKIE/; s/^atomvm_node\$/atomvm_dck$$/" "$TMP/node.cmd")
-    ERL_EPMD_PORT=$EPORT erl -noshell -noinput "${NCMD[@]}" >"$TMP/node.log" 2>&1 &
-    PIDS+=("$!")
-    out=$(ERL_EPMD_PORT=$EPORT timeout 60 erl -noshell -noinput -sname "probe$$" \
-        -setcookie "$COOKIE" -eval "
-            [N] = [list_to_atom(\"atomvm_dck$$@\" ++ H) || {ok, H} <- [inet:gethostname()]],
+    mine=""
+    for _ in $(seq 1 100); do
+        for p in $(ip netns pids "$NS2"); do
+            [ "$(readlink "/proc/$p/exe")" = "$NI/usr/local/bin/epmd" ] && mine=$p
+        done
+        [ -n "$mine" ] && ip netns exec "$NS2" "$OUT/epmd" -names 2>/dev/null |
+            grep -q '^name atomvm_node at port 9[12][0-9][0-9]$' && break
+        sleep 0.1
+    done
+    if [ -n "$mine" ] && ip netns exec "$NS2" "$OUT/epmd" -names 2>/dev/null |
+        grep -q '^name atomvm_node at port 9[12][0-9][0-9]$'; then
+        pass "erl with the stack's node command started our epmd (pid $mine) and registered atomvm_node on 9100-9200"
+    else
+        fail "erl did not start our epmd or register:"
+        cat "$TMP/node.log"
+    fi
+    # shellcheck disable=SC2016 # expanded by the inner sh
+    out=$(ip netns exec "$NS2" unshare --uts sh -c 'hostname atomvm-1 && exec "$@"' sh \
+        timeout 60 erl -noshell -noinput -sname "probe$$" -setcookie "$COOKIE" \
+        -start_epmd false -eval "
+            N = 'atomvm_node@atomvm-1',
             Up = fun W(0) -> false; W(I) -> case net_adm:ping(N) of pong -> case rpc:call(N, erlang, whereis, [msg]) of P when is_pid(P) -> true; _ -> timer:sleep(200), W(I - 1) end; pang -> timer:sleep(200), W(I - 1) end end,
             Up(100),
             {msg, N} ! {send, self(), hello}, {msg, N} ! {send, self(), {two, 2}},
@@ -283,13 +331,13 @@ if command -v erl >/dev/null 2>&1; then
             receive R -> io:format(\"~w~n\", [R =:= {msgs, [{self(), hello}, {self(), {two, 2}}]}]) after 5000 -> io:format(\"timeout~n\") end,
             halt()." 2>&1)
     if [ "$out" = true ]; then
-        pass "the stack's node command on OTP: msg keeps {send, From, Content}, answers {get, Pid} with {msgs, List}"
+        pass "the stack's node: net_adm:ping pong; msg keeps {send, From, Content}, answers {get, Pid} with {msgs, List}"
     else
         fail "the stack's node command: $out"
         cat "$TMP/node.log"
     fi
 else
-    skip "no erl: the stack's node command not run"
+    skip "no erl (Debian's erlang-base) or no network namespaces: the node image's epmd and command not run"
 fi
 
 # --- systemd units -----------------------------------------------------------

@@ -1,7 +1,8 @@
 """Static checks of what deploy/ ships, for tests/blackbox/deploy_check.sh.
 
   deploy_check.py dockerfile FILE OUT   the runtime image's statements
-  deploy_check.py node FILE             deploy/swarm/node.Dockerfile
+  deploy_check.py node FILE BASE        deploy/swarm/node.Dockerfile, BASE
+                                        the runtime image's base
   deploy_check.py stack FILE            deploy/swarm/stack.yml
   deploy_check.py units DIR             deploy/systemd/*
 
@@ -9,7 +10,9 @@ Prints one "PASS what" or "FAIL what" line per check. `dockerfile` also
 writes what the shell half runs into OUT: entrypoint, cmd, healthcheck
 (one argument a line), env (NAME=VALUE lines), user, uid, packages (the
 runtime stage's apt packages), copies (the build stage's COPY sources)
-and build.sh (the build stage's RUN lines that build).
+build.sh (the build stage's RUN lines that build) and runtime_base;
+`node` writes node.packages and node.link.sh (the RUN that puts our
+epmd in erl's place); `stack` writes node.cmd (the nodes' command).
 """
 
 import json
@@ -148,28 +151,40 @@ def dockerfile(path, out):
     put("packages", apt_packages(runs))
     put("copies", copies)
     put("build.sh", build_runs)
+    put("runtime_base", [final[1]])
     return ok
 
 
-def node(path):
+def node(path, runtime_base):
     st = stages(instructions(path))
-    text = "\n".join(r for k, r in instructions(path) if k == "RUN")
-    ok = True
     final = st[-1] if st else (None, None, [])
+    runs = [r for k, r in final[2] if k == "RUN"]
+    ok = True
     cp = [r for k, r in final[2] if k == "COPY" and "--from=" in r
           and "/usr/local/bin/epmd" in r]
     ok &= say(bool(cp), "node.Dockerfile: the node image copies our epmd "
               "from the distgw image")
-    ok &= say(not re.search(r"apk\s+add[^\n]*\berlang\b|apt-get\s+install"
-                            r"[^\n]*\berlang\b", text),
-              "node.Dockerfile: no `apk add erlang` (nor an apt one)")
+    ok &= say(any("ln -sf /usr/local/bin/epmd" in r and "erts-*/bin" in r
+                  for r in runs),
+              "node.Dockerfile: erl's own epmd (erts-*/bin/epmd) is "
+              "linked to ours")
+    ok &= say(not any(re.search(r"apk\s+add[^&;]*\berlang\b", r)
+                      for r in runs),
+              "node.Dockerfile: no `apk add erlang`")
+    # The epmd copied in was linked against the runtime image's glibc.
+    ok &= say(final[1] == runtime_base,
+              "node.Dockerfile: based on %s, as the image its epmd comes "
+              "from (%s): the glibc it was linked against" %
+              (final[1], runtime_base))
     ep = [exec_form(r) for k, r in final[2] if k == "ENTRYPOINT"]
     ok &= say(len(ep) == 1 and ep[0] is not None,
               "node.Dockerfile: ENTRYPOINT in exec form")
-    with open(os.path.join(os.environ.get("DEPLOY_OUT", "."), "node.packages"),
-              "w") as f:
-        f.write("".join(p + "\n" for p in
-                        apt_packages([r for k, r in final[2] if k == "RUN"])))
+    out = os.environ.get("DEPLOY_OUT", ".")
+    with open(os.path.join(out, "node.packages"), "w") as f:
+        f.write("".join(p + "\n" for p in apt_packages(runs)))
+    with open(os.path.join(out, "node.link.sh"), "w") as f:
+        f.write("".join(r + "\n" for r in runs
+                        if "ln -sf /usr/local/bin/epmd" in r))
     return ok
 
 
@@ -292,7 +307,7 @@ def main():
     if what == "dockerfile":
         r = dockerfile(sys.argv[2], sys.argv[3])
     elif what == "node":
-        r = node(sys.argv[2])
+        r = node(sys.argv[2], sys.argv[3])
     elif what == "stack":
         r = stack(sys.argv[2])
     elif what == "units":
