@@ -545,6 +545,15 @@ call_by_pid(struct bridge *b, const etf_term *pid)
     return NULL;
 }
 
+/* A pid of ours that is no mailbox is alive while a call waits on it;
+ * any other (a mailbox killed, a call done) is gone: monitors get noproc. */
+static bool
+bridge_owns_pid(struct gw *g, const etf_term *pid, void *arg)
+{
+    (void)g;
+    return call_by_pid(arg, pid) != NULL;
+}
+
 /* Append code point cp as UTF-8. */
 static void
 put_utf8(struct evbuffer *out, uint32_t cp)
@@ -1393,6 +1402,7 @@ bridge_start(struct gw *g, const char *addr, bool must)
     g->bridge = b;
     g->deliver = bridge_deliver;
     g->deliver_arg = b;
+    g->owns_pid = bridge_owns_pid;
     g->on_message = bridge_on_message;
     g->on_conn_up = bridge_on_conn_up;
     g->on_conn_down = bridge_on_conn_down;

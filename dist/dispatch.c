@@ -309,7 +309,8 @@ dispatch(struct conn *c, struct ctl_msg *m, etf_arena *a)
         /* Mailboxes first: with a deliver hook (the bridge) set, every
          * pid of ours would otherwise be taken for the hook's own. */
         if (g->deliver != NULL && m->to->kind == ETF_PID &&
-            gw_is_ours(g, m->to))
+            gw_is_ours(g, m->to) &&
+            (g->owns_pid == NULL || g->owns_pid(g, m->to, g->deliver_arg)))
             return; /* a one-shot command's own pid: alive while it runs */
         /* {21, To, From, Ref, noproc}: DOWN right away, as OTP does */
         e = etf_set_tuple(a, &ctl, 5);

@@ -138,6 +138,9 @@ struct gw {
     /* messages to pids without a mailbox (client commands, bridge calls) */
     gw_deliver_cb deliver;
     void *deliver_arg;
+    /* Whether a pid of ours that is no mailbox is alive (one of the
+     * deliver hook's, given deliver_arg); NULL: every such pid is. */
+    bool (*owns_pid)(struct gw *, const etf_term *pid, void *arg);
     /* the bridge's hooks (NULL without it) */
     void (*on_message)(struct gw *, struct mailbox *, const etf_term *from,
                        const etf_term *msg);
