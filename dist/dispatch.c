@@ -73,9 +73,10 @@ recorder(struct conn *c, struct mailbox *mb, etf_arena *a, const etf_term *msg)
             return;
         p[0] = msg->v.elems[1];
         p[1] = msg->v.elems[2];
-        mbox_put(c->gw, mb, NULL, &pair);
+        mbox_put(c->gw, mb, NULL, &pair); /* counts it as received */
         return;
     }
+    mb->received++;
     if (msg->kind != ETF_TUPLE || msg->len != 2 ||
         !atom_is(&msg->v.elems[0], "get") || msg->v.elems[1].kind != ETF_PID) {
         log_debug("recorder %s: ignored a message that is neither "
@@ -131,7 +132,6 @@ deliver(struct conn *c, struct mailbox *mb, etf_arena *a, const etf_term *from,
             send_to_pid(c, a, from, msg);
         break;
     case MBOX_RECORDER:
-        mb->received++;
         recorder(c, mb, a, msg);
         break;
     case MBOX_QUEUE:
