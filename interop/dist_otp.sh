@@ -137,6 +137,13 @@ run_mode() {
     grep -q "^inbox undefined {'EXIT',<'a$$$MODE@$HOST'/[0-9.]*>,${mark}_linked}\$" "$GWOUT" &&
         pass "[$MODE] a linked process's death reaches the mailbox" ||
         fail "[$MODE] a linked process's death reaches the mailbox"
+    # The recorder got 500 {send, ...} and one {get, ...}: 501 messages.
+    if [ "$HTTP" != off ] && command -v curl >/dev/null 2>&1; then
+        out=$(curl -s "http://$HTTP/metrics" | grep '^distgw_mailbox_received_total{mailbox="rec"}')
+        [ "$out" = 'distgw_mailbox_received_total{mailbox="rec"} 501' ] &&
+            pass "[$MODE] /metrics counts the recorder's messages once" ||
+            fail "[$MODE] /metrics counts the recorder's messages once: $out"
+    fi
     grep -q "mailbox victim killed by a$$$MODE@$HOST" "$GWERR" &&
         pass "[$MODE] the kill is logged" || fail "[$MODE] the kill is logged"
 
