@@ -155,8 +155,12 @@ run_mode() {
         fail "[$MODE] the frame over the limit is logged"
     OTP_ARGS="-kernel net_ticktime 4" otp_run i$$$MODE "$COOKIE" idle secs=12
 
-    # Peers that do not speak the protocol.
-    otp_run x$$$MODE "$COOKIE" bad_peers "gwport=$GWPORT"
+    # Peers that do not speak the protocol, one written with gen_tcp
+    # that does, and one that says nothing.
+    otp_run x$$$MODE "$COOKIE" bad_peers raw_peer slow_peer "gwport=$GWPORT"
+    grep -q "connection to raw[0-9]*@$HOST closed: unknown control op 99" "$GWERR" &&
+        pass "[$MODE] a frame with an unknown op is logged" ||
+        fail "[$MODE] a frame with an unknown op is logged"
     kill -0 "$GWPID" && pass "[$MODE] the gateway runs on after bad peers" ||
         fail "[$MODE] the gateway runs on after bad peers"
     grep -q "handshake failed: recv_name: peer x$$$MODE@$HOST lacks required flags" "$GWERR" &&

@@ -376,6 +376,58 @@ check(bad_peers, G, Opts) ->
     {error, closed} = Closed(S5),
     pong = net_adm:ping(G),
     ok;
+check(slow_peer, _G, Opts) ->
+    %% A peer that connects and says nothing is closed by the handshake
+    %% timer (7 s, as OTP's net_setuptime).
+    Port = list_to_integer(opt("gwport", Opts)),
+    {ok, S} = gen_tcp:connect({127, 0, 0, 1}, Port, [binary, {active, false}]),
+    T0 = erlang:monotonic_time(millisecond),
+    {error, closed} = gen_tcp:recv(S, 0, 15000),
+    T = erlang:monotonic_time(millisecond) - T0,
+    case T >= 6000 andalso T =< 9000 of
+        true -> {ok, io_lib:format("closed after ~b ms", [T])};
+        false -> {closed_after_ms, T}
+    end;
+check(raw_peer, G, Opts) ->
+    %% A node written here with gen_tcp: the handshake byte by byte, a
+    %% tick answered, an echo in a pass-through frame, then a frame that
+    %% is no control message closes the link.
+    Port = list_to_integer(opt("gwport", Opts)),
+    Cookie = atom_to_list(erlang:get_cookie()),
+    [_, Host] = string:split(atom_to_list(node()), "@"),
+    Me = list_to_binary("raw" ++ os:getpid() ++ "@" ++ Host),
+    Flags = 16#D07DF7FBC,
+    {ok, S} = gen_tcp:connect({127, 0, 0, 1}, Port,
+                              [binary, {active, false}, {packet, 2}]),
+    ok = gen_tcp:send(S, <<$N, Flags:64, 1234:32, (byte_size(Me)):16, Me/binary>>),
+    {ok, <<"sok">>} = gen_tcp:recv(S, 0, 5000),
+    {ok, <<$N, GwFlags:64, Ch:32, Cr:32, NL:16, Name:NL/binary>>} =
+        gen_tcp:recv(S, 0, 5000),
+    Name = atom_to_binary(G),
+    0 = GwFlags band (16#2000 bor 16#800000), % no atom cache, no fragments
+    MyCh = 987654321,
+    ok = gen_tcp:send(S, <<$r, MyCh:32, (digest(Cookie, Ch))/binary>>),
+    Ack = <<$a, (digest(Cookie, MyCh))/binary>>,
+    {ok, Ack} = gen_tcp:recv(S, 0, 5000),
+    ok = inet:setopts(S, [{packet, 4}]),
+    timer:sleep(1100),
+    ok = gen_tcp:send(S, <<>>),
+    {ok, <<>>} = recv_frame(S),
+    MyPid = binary_to_term(<<131, 88, 119, (byte_size(Me)), Me/binary, 42:32,
+                             0:32, 1234:32>>),
+    Msg = {raw, <<"ü"/utf8>>, [1 | 2], 1 bsl 80},
+    ok = gen_tcp:send(S, [112, term_to_binary({6, MyPid, '', echo}),
+                          term_to_binary(Msg)]),
+    {ok, <<112, Rest/binary>>} = recv_frame(S),
+    {{2, '', MyPid}, Used} = binary_to_term(Rest, [used]),
+    <<_:Used/binary, MsgBin/binary>> = Rest,
+    Msg = binary_to_term(MsgBin),
+    %% the gateway's creation is the one of its pids
+    EP = gw_pid(G, echo),
+    Cr = pid_creation(EP),
+    ok = gen_tcp:send(S, <<112, 131, 104, 1, 97, 99>>), % {99}: unknown op
+    {error, closed} = recv_frame(S),
+    ok;
 check(kill_gateway, G, Opts) ->
     %% Stream to the echo mailbox, kill the gateway's OS process mid-way:
     %% every link and monitor sees noconnection, and the echoes that did
@@ -401,6 +453,18 @@ check(kill_gateway, G, Opts) ->
     end;
 check(Other, _, _) ->
     {unknown_check, Other}.
+
+recv_frame(S) ->
+    gen_tcp:recv(S, 0, 5000).
+
+digest(Cookie, Ch) ->
+    erlang:md5(Cookie ++ integer_to_list(Ch)).
+
+pid_creation(P) ->
+    B = term_to_binary(P),
+    Sz = byte_size(B) - 4,
+    <<_:Sz/binary, Cr:32>> = B,
+    Cr.
 
 collect_down(E, M1, M2, G, Acc, Last) ->
     Done = maps:is_key(exit, Acc) andalso maps:is_key(m1, Acc) andalso
