@@ -8,7 +8,7 @@
 # every msg process every 50 ms and counts the acks. For a bounded
 # number of rounds it SIGKILLs a victim chosen by a seeded RNG (each
 # block of three rounds has one OTP node, one epmd and the gateway, in
-# random order, on random hosts), in some rounds also unplugs a host's
+# random order, on random hosts; an epmd may be the gateway host's), in some rounds also unplugs a host's
 # link for two seconds, and brings the victim back as Swarm's restart
 # policy would (same host, same hostname, same command). Every round
 # checks: while the victim is down the other nodes answer `distgw ping`;
@@ -161,6 +161,9 @@ gw_conns() { # connections the gateway logged since line $1
 gw_reconnected() { # LINE NODE: the gateway connected to NODE since LINE
     tail -n +"$1" "$TMP/gw.log" | grep -q "connected to $2 "
 }
+gw_registered() { # the gateway is in hg's EPMD again and answers
+    registered hg gw && answers gw@hg
+}
 gw_up() { # LINE: registered, answers, connected to all nodes since LINE
     registered hg gw && answers gw@hg && [ "$(gw_conns "$1")" -eq "$N" ]
 }
@@ -245,7 +248,13 @@ for r in $(seq 1 "$ROUNDS"); do
     vi=$((RANDOM % N + 1))
     case $kind in
     node) victim="atomvm_node$vi@h$vi" vp=${PID[node.h$vi]} ;;
-    epmd) victim="epmd on h$vi" vp=${PID[epmd.h$vi]} ;;
+    epmd)
+        # The gateway's host too: distgw must register again.
+        vi=$((RANDOM % (N + 1) + 1))
+        vh=h$vi
+        [ "$vi" -gt "$N" ] && vh=hg
+        victim="epmd on $vh" vp=${PID[epmd.$vh]}
+        ;;
     gateway) victim="gw@hg" vp=${PID[gw]} ;;
     esac
     cut=""
@@ -298,7 +307,10 @@ for r in $(seq 1 "$ROUNDS"); do
     # Swarm's restart: same host, same hostname, same command.
     case $kind in
     node) start_node "$vi" && ok_cmd=(node_up "$vi") ;;
-    epmd) start_epmd "h$vi" && ok_cmd=(node_up "$vi") ;;
+    epmd)
+        start_epmd "$vh"
+        if [ "$vh" = hg ]; then ok_cmd=(gw_registered); else ok_cmd=(node_up "$vi"); fi
+        ;;
     gateway) start_gw && ok_cmd=(gw_up "$gwline") ;;
     esac
     if wait_for "$BOUND" "${ok_cmd[@]}"; then
