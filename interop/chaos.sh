@@ -16,9 +16,9 @@
 # `distgw ping` within $BOUND s (the time to recover); every node pongs
 # every other; every message ctl saw acked is in its node's journal
 # exactly once; the gateway reconnects to all nodes. At the end every
-# msg's {get, Pid} answer matches its journal, no epmd or gateway grew
-# past 2x its size after the first round (+1 MB), and a table is
-# printed; lost must be 0.
+# msg's {get, Pid} answer matches its journal; after every round no
+# epmd, gateway or dnsmasq has grown past 2x its size after its first
+# round (+1 MB); a table is printed; lost must be 0.
 # usage: chaos.sh [--long] BIN_DIR   (CHAOS_ROUNDS=N, CHAOS_SEED=S)
 set -u
 ROUNDS=${CHAOS_ROUNDS:-6}
@@ -114,6 +114,7 @@ fi
 } >"$TMP/hosts"
 chmod 644 "$TMP/hosts"
 sw_dns "$TMP/hosts" "$TMP/dnsmasq.log"
+PID[dnsmasq]=$SW_LAST
 
 # The commands Swarm would restart, by victim.
 start_epmd() { # HOST
@@ -222,9 +223,9 @@ counts() { # ARRAY: the acks so far per node, in node order, into ARRAY
     wait_for 10 test -e "$TMP/count.$NCOUNT.out"
     read -r -a "$1" <"$TMP/count.$NCOUNT.out"
 }
-sample_rss() { # the epmds' and the gateway's RSS, baseline per PID
+sample_rss() { # the epmds', the gateway's and dnsmasq's RSS, baseline per PID
     local k p r
-    for k in epmd.h1 epmd.h2 epmd.h3 epmd.h4 epmd.h5 epmd.hg epmd.hc gw; do
+    for k in epmd.h1 epmd.h2 epmd.h3 epmd.h4 epmd.h5 epmd.hg epmd.hc gw dnsmasq; do
         p=${PID[$k]}
         r=$(sw_rss "$p")
         [ -n "$r" ] || continue
@@ -349,7 +350,7 @@ for r in $(seq 1 "$ROUNDS"); do
     done
     gwk=gw.${PID[gw]}
     if [ -z "$grown" ]; then
-        pass "round $r: no epmd or gateway past 2x its first RSS + 1 MB (gateway ${RSSN[$gwk]:-?} kB)"
+        pass "round $r: no epmd, gateway or dnsmasq past 2x its first RSS + 1 MB (gateway ${RSSN[$gwk]:-?} kB)"
     else
         fail "round $r: grew:$grown"
     fi

@@ -11,8 +11,9 @@ writes what the shell half runs into OUT: entrypoint, cmd, healthcheck
 (one argument a line), env (NAME=VALUE lines), user, uid, packages (the
 runtime stage's apt packages), copies (the build stage's COPY sources)
 build.sh (the build stage's RUN lines that build) and runtime_base;
-`node` writes node.packages and node.link.sh (the RUN that puts our
-epmd in erl's place); `stack` writes node.cmd (the nodes' command).
+With DEPLOY_OUT set, `node` writes there node.packages and node.link.sh
+(the RUN that puts our epmd in erl's place), and `stack` node.cmd (the
+nodes' command).
 """
 
 import json
@@ -123,6 +124,13 @@ def dockerfile(path, out):
     ok &= say(hcmd is not None and hcmd[0].startswith("/usr/local/bin/"),
               "Dockerfile: HEALTHCHECK in exec form, with our own binary: %s"
               % hcmd)
+    # The check gives up (and says pang) before Docker kills it.
+    m = re.search(r"--timeout=(\d+)s\b", hc[0]) if len(hc) == 1 else None
+    own = (int(hcmd[hcmd.index("-timeout") + 1])
+           if hcmd and "-timeout" in hcmd[:-1] else None)
+    ok &= say(m is not None and own is not None and own < int(m.group(1)),
+              "Dockerfile: the health check's own -timeout (%s s) is under "
+              "HEALTHCHECK --timeout (%s s)" % (own, m.group(1) if m else None))
     env = []
     for k, r in final[2]:
         if k == "ENV":
@@ -179,12 +187,13 @@ def node(path, runtime_base):
     ep = [exec_form(r) for k, r in final[2] if k == "ENTRYPOINT"]
     ok &= say(len(ep) == 1 and ep[0] is not None,
               "node.Dockerfile: ENTRYPOINT in exec form")
-    out = os.environ.get("DEPLOY_OUT", ".")
-    with open(os.path.join(out, "node.packages"), "w") as f:
-        f.write("".join(p + "\n" for p in apt_packages(runs)))
-    with open(os.path.join(out, "node.link.sh"), "w") as f:
-        f.write("".join(r + "\n" for r in runs
-                        if "ln -sf /usr/local/bin/epmd" in r))
+    out = os.environ.get("DEPLOY_OUT")
+    if out:
+        with open(os.path.join(out, "node.packages"), "w") as f:
+            f.write("".join(p + "\n" for p in apt_packages(runs)))
+        with open(os.path.join(out, "node.link.sh"), "w") as f:
+            f.write("".join(r + "\n" for r in runs
+                            if "ln -sf /usr/local/bin/epmd" in r))
     return ok
 
 
@@ -241,9 +250,9 @@ def stack(path):
               "(restart_policy any)" % (name, dep.get("replicas")))
     ev = [a for a in cmd if "register(msg" in a]
     ok &= say(len(ev) == 1, "stack.yml: %s registers a msg process" % name)
-    with open(os.path.join(os.environ.get("DEPLOY_OUT", "."), "node.cmd"),
-              "w") as f:
-        f.write("".join(a + "\n" for a in cmd))
+    if os.environ.get("DEPLOY_OUT"):
+        with open(os.path.join(os.environ["DEPLOY_OUT"], "node.cmd"), "w") as f:
+            f.write("".join(a + "\n" for a in cmd))
     gws = {n: g for n, g in svcs.items() if n != name}
     disc = []
     for n, g in gws.items():
