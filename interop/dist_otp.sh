@@ -1,12 +1,15 @@
 #!/bin/bash
-# distgw against real OTP 25 nodes, run twice: once with our epmd, once
-# with OTP's. OTP pings the gateway (pong, hidden), streams 100,000 varied
-# terms through its echo mailbox, monitors, links, unlinks and kills
-# mailboxes, calls rpc and gen_server on it, is refused with a wrong
-# cookie, restarts with a new creation and reconnects, and sees
-# noconnection when the gateway is killed mid-stream; distgw ping, rpc and
-# send work against an OTP node; the gateway registers again when EPMD
-# restarts. The OTP side of each check is interop/lib/dist_interop.erl.
+# distgw against real OTP 25 nodes, run twice: once with our epmd (and
+# the HTTP bridge on), once with OTP's (bridge off). OTP pings the gateway
+# (pong, hidden), streams 100,000 varied terms through its echo mailbox,
+# sends 20 MB terms and 50 streams at once, monitors, links, unlinks and
+# kills mailboxes, calls rpc and gen_server on it, is refused with a wrong
+# cookie, keeps an idle link up at a 4 s net_ticktime, restarts with a new
+# creation and reconnects, and sees noconnection when the gateway is
+# killed mid-stream; peers that do not speak the protocol are refused and
+# closed; distgw ping, rpc and send work against an OTP node and the
+# gateway; the gateway registers again when EPMD restarts. The OTP side
+# of each check is interop/lib/dist_interop.erl.
 # usage: dist_otp.sh BIN_DIR   (ECHO_COUNT overrides the 100,000)
 set -u
 BIN=${1:?usage: $0 BIN_DIR}
@@ -17,7 +20,7 @@ OTP_EPMD=${OTP_EPMD:-/usr/bin/epmd}
 ECHO_COUNT=${ECHO_COUNT:-100000}
 
 TMP=$(mktemp -d /tmp/dist_otp.XXXXXX)
-# Logs stay for a failed run (the count says so, on the last line).
+# A failed run keeps its logs (the line before the count says where).
 cleanup() {
     stop_all
     [ "$FAILED" -eq 0 ] && rm -rf "$TMP"
@@ -45,9 +48,10 @@ otp_run() {
     shift 2
     RUN=$((RUN + 1))
     out=$TMP/otp.$RUN.$name.out
-    timeout 300 erl -noshell -sname "$name" -setcookie "$cookie" \
-        -start_epmd false ${OTP_ARGS:-} -pa "$TMP" \
-        -run dist_interop main "$GW" "$@" >"$out" 2>&1
+    # in TMP: crash dumps and mismatch files land there
+    (cd "$TMP" && timeout 300 erl -noshell -sname "$name" \
+        -setcookie "$cookie" -start_epmd false ${OTP_ARGS:-} -pa "$TMP" \
+        -run dist_interop main "$GW" "$@" >"$out" 2>&1)
     while IFS= read -r line; do
         case $line in
         PASS\ *) pass "[$MODE] ${line#PASS }" ;;

@@ -505,6 +505,8 @@ echo_expect(I, Last) ->
     receive
         Got when Got =:= Want -> echo_expect(I + 1, Last);
         Got ->
+            %% both terms, for a look with binary_to_term (in the
+            %% test's temporary directory, the node's working directory)
             file:write_file("echo_mismatch." ++ integer_to_list(I) ++ ".etf",
                             term_to_binary({Want, Got})),
             exit({echo_mismatch, I, diff(Want, Got, [])})
