@@ -7,7 +7,7 @@ packages=(
   libevent-dev libssl-dev zlib1g-dev libjansson-dev libcmocka-dev
   clang libclang-rt-14-dev clang-format
   erlang-base erlang-dev erlang-ssl erlang-crypto erlang-public-key
-  iproute2 procps psmisc curl jq python3 python3-yaml dnsmasq-base openssl
+  systemd iproute2 procps psmisc curl jq python3 python3-yaml dnsmasq-base openssl
 )
 missing=()
 for p in "${packages[@]}"; do
