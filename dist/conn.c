@@ -256,7 +256,7 @@ pick_status(struct conn *c)
 static void
 handshake_step(struct conn *c, enum hs_result r)
 {
-    struct conn *old;
+    struct conn *old, *next;
 
     if (r == HS_ASK_STATUS) {
         enum hs_status st = pick_status(c);
@@ -273,9 +273,15 @@ handshake_step(struct conn *c, enum hs_result r)
         return;
     }
     if (r == HS_COMPLETE) {
-        /* An old connection to the same node is stale now. */
-        while ((old = conn_find(c->gw, c->hs.peer_name)) != NULL && old != c)
-            conn_close(old, "replaced by a new connection");
+        /* An old connection to the same node is stale now. Not through
+         * conn_find: it finds c itself first (c is the newest and has
+         * its peer's name), and the old one would stay up. */
+        for (old = LIST_FIRST(&c->gw->conns); old != NULL; old = next) {
+            next = LIST_NEXT(old, entry);
+            if (old != c && old->state != CONN_CLOSING &&
+                strcmp(old->peer, c->hs.peer_name) == 0)
+                conn_close(old, "replaced by a new connection");
+        }
         conn_up(c);
     }
 }
