@@ -161,7 +161,10 @@ run_mode() {
 
     # Peers that do not speak the protocol, one written with gen_tcp
     # that does, and one that says nothing.
-    otp_run x$$$MODE "$COOKIE" bad_peers raw_peer slow_peer "gwport=$GWPORT"
+    otp_run x$$$MODE "$COOKIE" bad_peers raw_peer raw_alive slow_peer "gwport=$GWPORT"
+    grep -q "connection to alive[0-9]*@$HOST closed: replaced by a new connection" "$GWERR" &&
+        pass "[$MODE] the replaced connection is closed and logged" ||
+        fail "[$MODE] the replaced connection is closed and logged"
     grep -q "connection to raw[0-9]*@$HOST closed: unknown control op 99" "$GWERR" &&
         pass "[$MODE] a frame with an unknown op is logged" ||
         fail "[$MODE] a frame with an unknown op is logged"

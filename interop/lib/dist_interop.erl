@@ -428,6 +428,30 @@ check(raw_peer, G, Opts) ->
     ok = gen_tcp:send(S, <<112, 131, 104, 1, 97, 99>>), % {99}: unknown op
     {error, closed} = recv_frame(S),
     ok;
+check(raw_alive, _G, Opts) ->
+    %% A node connects again while its first connection is up: the
+    %% gateway asks (alive); "sfalse" keeps the old one, "strue" replaces
+    %% it, as net_kernel does.
+    Port = list_to_integer(opt("gwport", Opts)),
+    Cookie = atom_to_list(erlang:get_cookie()),
+    [_, Host] = string:split(atom_to_list(node()), "@"),
+    Me = list_to_binary("alive" ++ os:getpid() ++ "@" ++ Host),
+    {S1, <<"sok">>} = raw_connect(Port, Me),
+    S1 = raw_finish(S1, Cookie),
+    ok = raw_echo(S1, Me, one),
+    {S2, <<"salive">>} = raw_connect(Port, Me),
+    ok = gen_tcp:send(S2, <<"sfalse">>),
+    {error, closed} = gen_tcp:recv(S2, 0, 5000),
+    ok = raw_echo(S1, Me, still_one),
+    {S3, <<"salive">>} = raw_connect(Port, Me),
+    ok = gen_tcp:send(S3, <<"strue">>),
+    S3 = raw_finish(S3, Cookie),
+    ok = raw_echo(S3, Me, three),
+    ok = inet:setopts(S1, [{packet, raw}]),
+    case drain_until_closed(S1) of
+        closed -> ok;
+        Other -> {old_connection, Other}
+    end;
 check(kill_gateway, G, Opts) ->
     %% Stream to the echo mailbox, kill the gateway's OS process mid-way:
     %% every link and monitor sees noconnection, and the echoes that did
@@ -456,6 +480,52 @@ check(Other, _, _) ->
 
 recv_frame(S) ->
     gen_tcp:recv(S, 0, 5000).
+
+%% Connect as node Me (a name of our own making) up to the status.
+raw_connect(Port, Me) ->
+    {ok, S} = gen_tcp:connect({127, 0, 0, 1}, Port,
+                              [binary, {active, false}, {packet, 2}]),
+    ok = gen_tcp:send(S, <<$N, 16#D07DF7FBC:64, 1234:32, (byte_size(Me)):16,
+                           Me/binary>>),
+    {ok, Status} = gen_tcp:recv(S, 0, 5000),
+    {S, Status}.
+
+%% From the challenge to the ack; then 4-byte frames.
+raw_finish(S, Cookie) ->
+    {ok, <<$N, _:64, Ch:32, _Cr:32, NL:16, _:NL/binary>>} = gen_tcp:recv(S, 0, 5000),
+    ok = gen_tcp:send(S, <<$r, 42:32, (digest(Cookie, Ch))/binary>>),
+    Ack = <<$a, (digest(Cookie, 42))/binary>>,
+    {ok, Ack} = gen_tcp:recv(S, 0, 5000),
+    ok = inet:setopts(S, [{packet, 4}]),
+    S.
+
+%% Send Msg to the echo mailbox as pid 42 of node Me; read the echo.
+raw_echo(S, Me, Msg) ->
+    P = binary_to_term(<<131, 88, 119, (byte_size(Me)), Me/binary, 42:32,
+                         0:32, 1234:32>>),
+    ok = gen_tcp:send(S, [112, term_to_binary({6, P, '', echo}),
+                          term_to_binary(Msg)]),
+    raw_echo_wait(S, Msg).
+
+raw_echo_wait(S, Msg) ->
+    case gen_tcp:recv(S, 0, 5000) of
+        {ok, <<>>} -> raw_echo_wait(S, Msg); % a tick
+        {ok, <<112, Rest/binary>>} ->
+            {_, Used} = binary_to_term(Rest, [used]),
+            <<_:Used/binary, MsgBin/binary>> = Rest,
+            case binary_to_term(MsgBin) of
+                Msg -> ok;
+                Other -> {other, Other}
+            end;
+        Other -> Other
+    end.
+
+drain_until_closed(S) ->
+    case gen_tcp:recv(S, 0, 5000) of
+        {ok, _} -> drain_until_closed(S);
+        {error, closed} -> closed;
+        Other -> Other
+    end.
 
 digest(Cookie, Ch) ->
     erlang:md5(Cookie ++ integer_to_list(Ch)).
