@@ -16,11 +16,15 @@ struct frame {
     size_t start;    /* where the container began, for error messages */
 };
 
+/* Frames kept inside the decoder before the stack moves to the heap. */
+#define INLINE_FRAMES 32
+
 struct decoder {
     etf_arena *a;
     etf_reader r;
     struct frame *stack;
     size_t depth, cap, max_depth;
+    struct frame inline_stack[INLINE_FRAMES];
     size_t base; /* offset of r.buf in the caller's input, for messages */
     bool borrow; /* point into the input instead of copying */
     etf_error *err;
@@ -55,8 +59,13 @@ push(struct decoder *d, etf_term *owner, etf_term *elems, uint32_t count,
                         "nesting deeper than %zu at byte %zu", d->max_depth,
                         start + d->base);
     if (d->depth == d->cap) {
-        ncap = d->cap == 0 ? 32 : d->cap * 2;
-        f = realloc(d->stack, ncap * sizeof(*f));
+        ncap = d->cap * 2;
+        if (d->stack == d->inline_stack) {
+            f = malloc(ncap * sizeof(*f));
+            if (f != NULL)
+                memcpy(f, d->stack, d->cap * sizeof(*f));
+        } else
+            f = realloc(d->stack, ncap * sizeof(*f));
         if (f == NULL)
             return oom(d);
         d->stack = f;
@@ -362,8 +371,11 @@ etf_decode(etf_arena *a, const void *buf, size_t len,
 
     if (opts == NULL)
         opts = &defaults;
-    memset(&d, 0, sizeof(d));
     d.a = a;
+    d.depth = 0;
+    d.base = 0;
+    d.stack = d.inline_stack;
+    d.cap = INLINE_FRAMES;
     d.err = err;
     d.max_depth = opts->max_depth ? opts->max_depth : ETF_DEFAULT_MAX_DEPTH;
     max_inflated =
@@ -423,7 +435,8 @@ etf_decode(etf_arena *a, const void *buf, size_t len,
         rc = decode_tree(&d, root);
         consumed = d.r.pos;
     }
-    free(d.stack);
+    if (d.stack != d.inline_stack)
+        free(d.stack);
     if (rc < 0)
         return NULL;
     if (opts->exact && consumed != len) {

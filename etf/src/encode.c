@@ -14,10 +14,13 @@ struct eframe {
     size_t size_at; /* NEW_FUN_EXT: where its Size field is, else SIZE_MAX */
 };
 
+#define INLINE_EFRAMES 32
+
 struct encoder {
     etf_writer *w;
     struct eframe *stack;
     size_t depth, cap;
+    struct eframe inline_stack[INLINE_EFRAMES];
 };
 
 static int
@@ -27,8 +30,13 @@ epush(struct encoder *e, const etf_term *elems, uint32_t count, size_t size_at)
     size_t ncap;
 
     if (e->depth == e->cap) {
-        ncap = e->cap == 0 ? 32 : e->cap * 2;
-        f = realloc(e->stack, ncap * sizeof(*f));
+        ncap = e->cap * 2;
+        if (e->stack == e->inline_stack) {
+            f = malloc(ncap * sizeof(*f));
+            if (f != NULL)
+                memcpy(f, e->stack, e->cap * sizeof(*f));
+        } else
+            f = realloc(e->stack, ncap * sizeof(*f));
         if (f == NULL)
             return etf_fail(&e->w->err, ETF_E_NOMEM, e->w->pos,
                             "out of memory");
@@ -163,10 +171,14 @@ encode_one(struct encoder *e, const etf_term *t)
 static int
 encode_tree(etf_writer *w, const etf_term *t)
 {
-    struct encoder e = {.w = w};
+    struct encoder e;
     struct eframe *f;
     int rc = 0;
 
+    e.w = w;
+    e.depth = 0;
+    e.stack = e.inline_stack;
+    e.cap = INLINE_EFRAMES;
     for (;;) {
         if (encode_one(&e, t) < 0 && !w->full) {
             rc = -1;
@@ -186,7 +198,8 @@ encode_tree(etf_writer *w, const etf_term *t)
         t = &f->elems[f->next++];
     }
 done:
-    free(e.stack);
+    if (e.stack != e.inline_stack)
+        free(e.stack);
     if (rc == 0 && w->full)
         rc = -1;
     return rc;
@@ -223,7 +236,8 @@ encode_compressed(etf_writer *w, const etf_term *t, int level)
         etf_writer_free(&raw);
         return etf_fail(&w->err, ETF_E_NOMEM, w->pos, "compression failed");
     }
-    if (zlen + 5 < raw.pos) {
+    /* OTP keeps the compressed form when it is no longer. */
+    if (zlen + 5 <= raw.pos) {
         head[0] = ETF_VERSION_MAGIC;
         head[1] = TAG_COMPRESSED;
         put32(head + 2, (uint32_t)raw.pos);

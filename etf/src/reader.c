@@ -65,79 +65,52 @@ etf_read_version(etf_reader *r)
     return 0;
 }
 
+/* The kind of term each tag starts; 0 for tags that start none. */
+static const uint8_t tag_type[256] = {
+    [TAG_SMALL_INTEGER_EXT] = ETF_T_INTEGER,
+    [TAG_INTEGER_EXT] = ETF_T_INTEGER,
+    [TAG_SMALL_BIG_EXT] = ETF_T_INTEGER,
+    [TAG_LARGE_BIG_EXT] = ETF_T_INTEGER,
+    [TAG_NEW_FLOAT_EXT] = ETF_T_FLOAT,
+    [TAG_FLOAT_EXT] = ETF_T_FLOAT,
+    [TAG_ATOM_EXT] = ETF_T_ATOM,
+    [TAG_SMALL_ATOM_EXT] = ETF_T_ATOM,
+    [TAG_ATOM_UTF8_EXT] = ETF_T_ATOM,
+    [TAG_SMALL_ATOM_UTF8_EXT] = ETF_T_ATOM,
+    [TAG_ATOM_CACHE_REF] = ETF_T_ATOM,
+    [TAG_SMALL_TUPLE_EXT] = ETF_T_TUPLE,
+    [TAG_LARGE_TUPLE_EXT] = ETF_T_TUPLE,
+    [TAG_NIL_EXT] = ETF_T_NIL,
+    [TAG_STRING_EXT] = ETF_T_STRING,
+    [TAG_LIST_EXT] = ETF_T_LIST,
+    [TAG_BINARY_EXT] = ETF_T_BINARY,
+    [TAG_BIT_BINARY_EXT] = ETF_T_BINARY,
+    [TAG_MAP_EXT] = ETF_T_MAP,
+    [TAG_NEW_PID_EXT] = ETF_T_PID,
+    [TAG_PID_EXT] = ETF_T_PID,
+    [TAG_NEW_PORT_EXT] = ETF_T_PORT,
+    [TAG_PORT_EXT] = ETF_T_PORT,
+    [TAG_V4_PORT_EXT] = ETF_T_PORT,
+    [TAG_NEWER_REFERENCE_EXT] = ETF_T_REF,
+    [TAG_REFERENCE_EXT] = ETF_T_REF,
+    [TAG_NEW_REFERENCE_EXT] = ETF_T_REF,
+    [TAG_EXPORT_EXT] = ETF_T_EXPORT,
+    [TAG_NEW_FUN_EXT] = ETF_T_FUN,
+    [TAG_LOCAL_EXT] = ETF_T_LOCAL,
+    [TAG_COMPRESSED] = ETF_T_COMPRESSED,
+};
+
 int
 etf_peek(etf_reader *r, etf_type *type)
 {
-    if (need(r, r->pos, 1, "tag") < 0)
-        return -1;
-    switch (r->buf[r->pos]) {
-    case TAG_SMALL_INTEGER_EXT:
-    case TAG_INTEGER_EXT:
-    case TAG_SMALL_BIG_EXT:
-    case TAG_LARGE_BIG_EXT:
-        *type = ETF_T_INTEGER;
-        break;
-    case TAG_NEW_FLOAT_EXT:
-    case TAG_FLOAT_EXT:
-        *type = ETF_T_FLOAT;
-        break;
-    case TAG_ATOM_EXT:
-    case TAG_SMALL_ATOM_EXT:
-    case TAG_ATOM_UTF8_EXT:
-    case TAG_SMALL_ATOM_UTF8_EXT:
-    case TAG_ATOM_CACHE_REF:
-        *type = ETF_T_ATOM;
-        break;
-    case TAG_SMALL_TUPLE_EXT:
-    case TAG_LARGE_TUPLE_EXT:
-        *type = ETF_T_TUPLE;
-        break;
-    case TAG_NIL_EXT:
-        *type = ETF_T_NIL;
-        break;
-    case TAG_STRING_EXT:
-        *type = ETF_T_STRING;
-        break;
-    case TAG_LIST_EXT:
-        *type = ETF_T_LIST;
-        break;
-    case TAG_BINARY_EXT:
-    case TAG_BIT_BINARY_EXT:
-        *type = ETF_T_BINARY;
-        break;
-    case TAG_MAP_EXT:
-        *type = ETF_T_MAP;
-        break;
-    case TAG_NEW_PID_EXT:
-    case TAG_PID_EXT:
-        *type = ETF_T_PID;
-        break;
-    case TAG_NEW_PORT_EXT:
-    case TAG_PORT_EXT:
-    case TAG_V4_PORT_EXT:
-        *type = ETF_T_PORT;
-        break;
-    case TAG_NEWER_REFERENCE_EXT:
-    case TAG_REFERENCE_EXT:
-    case TAG_NEW_REFERENCE_EXT:
-        *type = ETF_T_REF;
-        break;
-    case TAG_EXPORT_EXT:
-        *type = ETF_T_EXPORT;
-        break;
-    case TAG_NEW_FUN_EXT:
-        *type = ETF_T_FUN;
-        break;
-    case TAG_LOCAL_EXT:
-        *type = ETF_T_LOCAL;
-        break;
-    case TAG_COMPRESSED:
-        *type = ETF_T_COMPRESSED;
-        break;
-    default:
+    uint8_t t;
+
+    if (r->pos >= r->len)
+        return need(r, r->pos, 1, "tag");
+    if ((t = tag_type[r->buf[r->pos]]) == 0)
         return FAIL(r, ETF_E_TAG, r->pos, "unknown tag %u at byte %zu",
                     r->buf[r->pos], r->pos);
-    }
+    *type = (etf_type)t;
     return 0;
 }
 

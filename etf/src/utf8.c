@@ -42,12 +42,27 @@ utf8_decode(const uint8_t *p, size_t n, uint32_t *cp)
     return len;
 }
 
+/* True when the 8 bytes at p are all ASCII. */
+static inline bool
+ascii8(const uint8_t *p)
+{
+    uint64_t w;
+
+    memcpy(&w, p, 8);
+    return (w & 0x8080808080808080ULL) == 0;
+}
+
 bool
 utf8_valid(const uint8_t *p, size_t len, size_t *chars)
 {
     size_t i = 0, n = 0, k;
     uint32_t cp;
 
+    /* Most atoms are ASCII: take them eight bytes at a time. */
+    while (i + 8 <= len && ascii8(p + i)) {
+        i += 8;
+        n += 8;
+    }
     while (i < len) {
         if (p[i] < 0x80) {
             i++;
@@ -92,8 +107,11 @@ utf8_is_latin1(const uint8_t *p, size_t len)
 {
     size_t i;
 
+    i = 0;
+    while (i + 8 <= len && ascii8(p + i))
+        i += 8;
     /* Latin-1 characters above U+007F are encoded as C2 xx or C3 xx. */
-    for (i = 0; i < len; i++) {
+    for (; i < len; i++) {
         if (p[i] >= 0x80) {
             if (p[i] != 0xC2 && p[i] != 0xC3)
                 return false;

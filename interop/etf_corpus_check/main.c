@@ -215,6 +215,12 @@ check_term(etf_arena *a, FILE *dec, const char *id, int minor, int level,
     }
 
     text = etf_to_json_text(t, ETF_JSON_TYPED, false, &err);
+    if (text == NULL && err.code == ETF_E_DEPTH) {
+        /* Deeper than JSON's 2047 levels (jansson's limit, docs/json.md):
+         * NNNNN.deep says so; the checker verifies the term is that deep. */
+        write_out("json", id, ".deep", err.msg, strlen(err.msg));
+        return;
+    }
     if (text == NULL) {
         write_err("json", id, "etf_to_json_text", &err);
         return;

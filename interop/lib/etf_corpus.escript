@@ -1085,15 +1085,13 @@ check(Dir, Out) ->
                             end
                     end),
     R5 = check_each("typed JSON round trip =:=", Man,
-                    fun({Id, _, _, _, _}) -> same_term(Out, "json", Id, Orig(Id)) end),
+                    fun({Id, _, _, _, _}) ->
+                            json_deep(Out, Id, Orig(Id),
+                                      fun() -> same_term(Out, "json", Id, Orig(Id)) end)
+                    end),
     R6 = check_each("typed JSON round trip bytes = our re-encoding", Man,
                     fun({Id, _, _, _, _}) ->
-                            case {out_file(Out, "json", Id, ".etf"), out_file(Out, "re", Id, ".etf")} of
-                                {{ok, B}, {ok, B}} -> pass;
-                                {{ok, J}, {ok, R}} -> {fail, "bytes differ at " ++ diff_at(R, J)};
-                                {{ok, _}, _} -> skip;
-                                {Err, _} -> Err
-                            end
+                            json_deep(Out, Id, Orig(Id), fun() -> json_bytes(Out, Id) end)
                     end),
     R7 = check_parse(Dir, Out),
     R8 = check_bad(Dir, Out),
@@ -1103,6 +1101,43 @@ check(Dir, Out) ->
     F = lists:sum([element(2, R) || R <- Rs]),
     io:format("~b passed, ~b failed~n", [P, F]),
     halt(case F of 0 -> 0; _ -> 1 end).
+
+%% A term libetf says is deeper than JSON's 2047 levels is not applicable
+%% to the JSON checks, if it really nests that deep (each container is at
+%% least one JSON level; 600 nested containers are past the limit in the
+%% typed form, where maps take three levels and tuples two).
+json_deep(Out, Id, Orig, Check) ->
+    case file:read_file(filename:join([Out, "json", Id ++ ".deep"])) of
+        {ok, _} ->
+            T = case Orig of {bytes, B} -> binary_to_term(B); T0 -> T0 end,
+            case nesting(T) >= 600 of
+                true -> skip;
+                false -> {fail, "libetf says too deep for JSON, but the term nests "
+                          ++ integer_to_list(nesting(T)) ++ " levels"}
+            end;
+        _ ->
+            Check()
+    end.
+
+%% Nesting depth of containers, without recursion on the C stack's scale.
+nesting(T) -> nesting([{T, 1}], 0).
+nesting([], Max) -> Max;
+nesting([{T, D} | Rest], Max) when is_tuple(T) ->
+    nesting([{E, D + 1} || E <- tuple_to_list(T)] ++ Rest, max(D, Max));
+nesting([{T, D} | Rest], Max) when is_map(T) ->
+    nesting([{E, D + 1} || {K, V} <- maps:to_list(T), E <- [K, V]] ++ Rest, max(D, Max));
+nesting([{[H | Tl], D} | Rest], Max) ->
+    Tail = case Tl of [_ | _] -> [{Tl, D}]; [] -> []; _ -> [{Tl, D + 1}] end,
+    nesting([{H, D + 1} | Tail] ++ Rest, max(D, Max));
+nesting([_ | Rest], Max) -> nesting(Rest, Max).
+
+json_bytes(Out, Id) ->
+    case {out_file(Out, "json", Id, ".etf"), out_file(Out, "re", Id, ".etf")} of
+        {{ok, B}, {ok, B}} -> pass;
+        {{ok, J}, {ok, R}} -> {fail, "bytes differ at " ++ diff_at(R, J)};
+        {{ok, _}, _} -> skip;
+        {Err, _} -> Err
+    end.
 
 read_manifest(Dir) ->
     {ok, B} = file:read_file(filename:join(Dir, "manifest.txt")),
