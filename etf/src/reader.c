@@ -105,6 +105,7 @@ etf_peek(etf_reader *r, etf_type *type)
 {
     uint8_t t;
 
+    *type = (etf_type)0;
     if (r->pos >= r->len)
         return need(r, r->pos, 1, "tag");
     if ((t = tag_type[r->buf[r->pos]]) == 0)
