@@ -319,7 +319,8 @@ typedef struct etf_arena etf_arena;
 etf_arena *etf_arena_new(void);
 /* Free the arena and every term allocated from it. NULL is a no-op. */
 void etf_arena_free(etf_arena *a);
-/* Drop every allocation but keep the first block for reuse. */
+/* Drop every allocation but keep the memory for reuse (the arena holds
+ * on to its largest use until etf_arena_free). */
 void etf_arena_reset(etf_arena *a);
 /* Allocate n bytes aligned for any term; NULL on out of memory. */
 void *etf_arena_alloc(etf_arena *a, size_t n);

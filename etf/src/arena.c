@@ -16,8 +16,10 @@ struct arena_block {
     _Alignas(16) unsigned char data[];
 };
 
+/* Blocks in the order they were made; cur is the one being filled, the
+ * ones after it are free for reuse after a reset. */
 struct etf_arena {
-    struct arena_block *head; /* the block being filled */
+    struct arena_block *first, *cur, *last;
     size_t next_size;
     size_t total;
 };
@@ -39,7 +41,7 @@ etf_arena_free(etf_arena *a)
 
     if (a == NULL)
         return;
-    for (b = a->head; b != NULL; b = next) {
+    for (b = a->first; b != NULL; b = next) {
         next = b->next;
         free(b);
     }
@@ -49,30 +51,33 @@ etf_arena_free(etf_arena *a)
 void
 etf_arena_reset(etf_arena *a)
 {
-    struct arena_block *b, *next;
-
-    if (a == NULL || a->head == NULL)
+    if (a == NULL || a->first == NULL)
         return;
-    /* Keep the largest (newest) block, free the rest. */
-    for (b = a->head->next; b != NULL; b = next) {
-        next = b->next;
-        free(b);
-    }
-    a->head->next = NULL;
-    a->head->used = 0;
+    /* Keep every block: the next use refills them without malloc. */
+    a->cur = a->first;
+    a->cur->used = 0;
     a->total = 0;
 }
 
 void *
 etf_arena_alloc(etf_arena *a, size_t n)
 {
-    struct arena_block *b = a->head;
+    struct arena_block *b = a->cur;
     size_t size;
     void *p;
 
+    if (n > SIZE_MAX / 2)
+        return NULL;
     n = (n + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
     if (n == 0)
         n = ARENA_ALIGN;
+    /* Move on through blocks kept from before a reset. */
+    while (b != NULL && b->size - b->used < n && b->next != NULL &&
+           b->next->size >= n) {
+        b = b->next;
+        b->used = 0;
+        a->cur = b;
+    }
     if (b == NULL || b->size - b->used < n) {
         size = a->next_size;
         if (a->next_size < ARENA_MAX_BLOCK)
@@ -86,16 +91,17 @@ etf_arena_alloc(etf_arena *a, size_t n)
             return NULL;
         b->size = size;
         b->used = 0;
-        /* A block bigger than the current one's space: keep filling the
-         * current one afterwards if it still has more room. */
-        if (a->head != NULL && n > ARENA_MAX_BLOCK / 2 &&
-            a->head->size - a->head->used > size - n) {
-            b->next = a->head->next;
-            a->head->next = b;
+        /* Insert after cur, so blocks after it stay reusable. */
+        if (a->cur == NULL) {
+            b->next = NULL;
+            a->first = a->last = b;
         } else {
-            b->next = a->head;
-            a->head = b;
+            b->next = a->cur->next;
+            a->cur->next = b;
+            if (a->last == a->cur)
+                a->last = b;
         }
+        a->cur = b;
     }
     p = b->data + b->used;
     b->used += n;

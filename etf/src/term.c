@@ -407,9 +407,12 @@ struct cmp_pair {
     etf_term x, y;
 };
 
+#define CMP_INLINE 16
+
 struct cmp_stack {
     struct cmp_pair *p;
     size_t n, cap;
+    struct cmp_pair inline_pairs[CMP_INLINE];
 };
 
 static int
@@ -419,8 +422,13 @@ cpush(struct cmp_stack *s, const etf_term *x, const etf_term *y)
     size_t ncap;
 
     if (s->n == s->cap) {
-        ncap = s->cap ? s->cap * 2 : 64;
-        np = realloc(s->p, ncap * sizeof(*np));
+        ncap = s->cap * 2;
+        if (s->p == s->inline_pairs) {
+            np = malloc(ncap * sizeof(*np));
+            if (np != NULL)
+                memcpy(np, s->p, s->n * sizeof(*np));
+        } else
+            np = realloc(s->p, ncap * sizeof(*np));
         if (np == NULL)
             return -1;
         s->p = np;
@@ -625,10 +633,20 @@ cmp_step(struct cmp_stack *s, const etf_term *a, const etf_term *b, bool exact,
 int
 etf_compare(const etf_term *x, const etf_term *y, bool exact)
 {
-    struct cmp_stack s = {0};
+    struct cmp_stack s;
     struct cmp_pair p;
     int out = 0;
 
+    /* Scalars of the same kind need no stack (map keys mostly are). */
+    if (x->kind == y->kind) {
+        if (x->kind == ETF_ATOM)
+            return cmp_atoms(x, y);
+        if (x->kind == ETF_INT)
+            return x->v.i < y->v.i ? -1 : x->v.i > y->v.i;
+    }
+    s.p = s.inline_pairs;
+    s.n = 0;
+    s.cap = CMP_INLINE;
     if (cpush(&s, x, y) < 0)
         return 0;
     while (s.n > 0 && out == 0) {
@@ -639,7 +657,8 @@ etf_compare(const etf_term *x, const etf_term *y, bool exact)
             break;
         }
     }
-    free(s.p);
+    if (s.p != s.inline_pairs)
+        free(s.p);
     return out;
 }
 
