@@ -950,6 +950,7 @@ etf_read_dist_header(etf_reader *r, etf_atom_cache *cache, etf_atom_refs *refs)
     unsigned nrefs, nib, seg, idx;
     bool is_new, long_atoms;
     char *text;
+    uint8_t seen[ETF_ATOM_CACHE_SIZE / 8];
 
     if (need(r, p, 2, "distribution header") < 0)
         return -1;
@@ -971,6 +972,7 @@ etf_read_dist_header(etf_reader *r, etf_atom_cache *cache, etf_atom_refs *refs)
     nib = r->buf[flags_at + nrefs / 2];
     nib = (nrefs & 1) ? nib >> 4 : nib & 0x0F;
     long_atoms = (nib & 1) != 0;
+    memset(seen, 0, sizeof(seen));
     for (i = 0; i < nrefs; i++) {
         nib = r->buf[flags_at + i / 2];
         nib = (i & 1) ? nib >> 4 : nib & 0x0F;
@@ -979,6 +981,15 @@ etf_read_dist_header(etf_reader *r, etf_atom_cache *cache, etf_atom_refs *refs)
         if (need(r, p, 1, "atom cache index") < 0)
             return -1;
         idx = seg * 256 + r->buf[p];
+        /* A slot once per header (OTP's encoder never repeats one): a
+         * new entry for a slot an earlier reference points at would
+         * free that reference's text. */
+        if (seen[idx / 8] & (1u << (idx % 8)))
+            return FAIL(r, ETF_E_CACHE, p,
+                        "atom cache slot %u at byte %zu appears twice in "
+                        "one header",
+                        idx, p);
+        seen[idx / 8] |= (uint8_t)(1u << (idx % 8));
         p++;
         if (is_new) {
             if (need(r, p, long_atoms ? 2 : 1, "atom cache length") < 0)
