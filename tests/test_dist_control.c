@@ -720,6 +720,22 @@ test_dist_header(void **state)
     buf[7] = 82; /* ATOM_CACHE_REF */
     buf[8] = 0;
     assert_int_equal(ctl_parse(a, buf, 9, cache, &m, why, sizeof(why)), -1);
+    /* Found by fuzz_dist_control: two new entries for one slot in one
+     * header. The first reference pointed at the text the second one
+     * freed (a use after free under ASan); such a header is refused. */
+    {
+        static const uint8_t twice[] = {
+            131, 'D', 2,   0x88, 0x00,    /* two refs: new entries, segment 0 */
+            5,   1,   'a',                /* slot 5 = 'a' */
+            5,   1,   'b',                /* slot 5 = 'b' again */
+            104, 3,   97,  2,    82,   0, /* {2, ref 0, ...} */
+            88,  119, 6,   'a',  '@',  'h', 'o', 's', 't', 0,  0, 0,
+            9,   0,   0,   0,    0,    0,   0,   0,   7,   82, 1};
+
+        assert_int_equal(
+            ctl_parse(a, twice, sizeof(twice), cache, &m, why, sizeof(why)),
+            -1);
+    }
     free(c);
     free(p);
     etf_atom_cache_clear(cache);
