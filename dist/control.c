@@ -255,7 +255,8 @@ ctl_parse(etf_arena *a, const uint8_t *p, size_t len, etf_atom_cache *cache,
                  ctl_opname(m->op));
         return -1;
     }
-    if (m->op >= DOP_MONITOR_P && m->op <= DOP_MONITOR_P_EXIT &&
+    if (((m->op >= DOP_MONITOR_P && m->op <= DOP_MONITOR_P_EXIT) ||
+         m->op == DOP_PAYLOAD_MONITOR_P_EXIT) &&
         m->ref->kind != ETF_REF) {
         snprintf(why, whylen, "%s without a reference", ctl_opname(m->op));
         return -1;
