@@ -83,7 +83,8 @@ check_fields(const struct ctl_msg *m)
         break;
     case DOP_PAYLOAD_MONITOR_P_EXIT:
         if (m->from == NULL || m->to == NULL || m->ref == NULL ||
-            m->payload == NULL || m->reason != m->payload)
+            m->ref->kind != ETF_REF || m->payload == NULL ||
+            m->reason != m->payload)
             abort();
         break;
     case DOP_SPAWN_REQUEST:

@@ -579,6 +579,13 @@ test_refused_shapes(void **state)
     e[2] = Q;
     e[3] = P;
     expect_refused(a, &ctl, NULL, "without a reference");
+    /* PAYLOAD_MONITOR_P_EXIT with an atom where the ref goes */
+    e = etf_set_tuple(a, &ctl, 4);
+    etf_set_int(&e[0], DOP_PAYLOAD_MONITOR_P_EXIT);
+    e[1] = P;
+    e[2] = Q;
+    set_atom(a, &e[3], "noref");
+    expect_refused(a, &ctl, msg, "without a reference");
     /* UNLINK_ID with an atom id */
     e = etf_set_tuple(a, &ctl, 4);
     etf_set_int(&e[0], DOP_UNLINK_ID);
