@@ -503,14 +503,22 @@ typedef enum etf_text_fmt {
     ETF_TEXT_TP, /* io_lib:format("~tp", [T]) on a single line */
 } etf_text_fmt;
 
-/* Print t as text into a malloc'd NUL-terminated string (length in *len if
- * not NULL); NULL on out of memory. Pids print as <node.id.serial>, ports as
- * #Port<node.id>, refs as #Ref<node.a.b.c>, with the node's name where OTP
- * prints a local index: <'a@h'.81.0>. */
+/* Print t as text into a malloc'd NUL-terminated UTF-8 string (length in
+ * *len if not NULL); NULL on out of memory. The text is OTP 25's byte for
+ * byte, except for pids, ports and refs, where OTP prints an index into its
+ * own node table: libetf names the node, always quoted, followed by
+ * /Creation unless the creation is 0: <'a@h'/3.81.0>, #Port<'a@h'/3.5>,
+ * #Ref<'a@h'/3.3.2.1> (id words highest first, as OTP). LOCAL_EXT prints
+ * as #Local<B1,B2,...>. etf_parse reads all four back. Any depth prints;
+ * no recursion. ETF_TEXT_TP is io_lib:format("~0tp", [T]): ~tp with no
+ * line breaks. See docs/text.md. */
 char *etf_format(const etf_term *t, etf_text_fmt fmt, size_t *len);
 
 /* Parse one term in Erlang syntax (a trailing '.' is allowed) from len
- * bytes of UTF-8 text into a tree from a. NULL and err on failure. */
+ * bytes of UTF-8 into a tree from a, as erl_scan, erl_parse and erl_eval
+ * make it, plus etf_format's pid, port, ref and #Local forms. NULL and err
+ * (code, byte position, message) on failure. Nesting is bounded by
+ * ETF_DEFAULT_MAX_DEPTH, without recursion. */
 etf_term *etf_parse(etf_arena *a, const char *text, size_t len, etf_error *err);
 
 /* ------------------------------------------------------------------ */

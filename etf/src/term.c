@@ -553,9 +553,12 @@ cmp_step(struct cmp_stack *s, const etf_term *a, const etf_term *b, bool exact,
             *out = cmp_u64(a->v.exp->arity, b->v.exp->arity);
             return 0;
         }
+        /* OTP 25 tells funs apart by OldUniq too (not by OldIndex). */
         if ((c = cmp_atoms(&a->v.fun->module, &b->v.fun->module)) ||
             (c = cmp_u64(a->v.fun->index, b->v.fun->index)) ||
             (c = memcmp(a->v.fun->uniq, b->v.fun->uniq, 16)) ||
+            (c = etf_compare(&a->v.fun->old_uniq, &b->v.fun->old_uniq,
+                             exact)) ||
             (c = cmp_u64(a->v.fun->numfree, b->v.fun->numfree))) {
             *out = c < 0 ? -1 : 1;
             return 0;
