@@ -496,6 +496,11 @@ test_funs(void **state)
     reject(BL(131, 113, 100, 0, 1, 'l', 100, 0, 1, 'm', 98, 255, 255, 255, 255),
            ETF_E_RANGE);
     reject(BL(131, 117, 0, 0, 0, 0), ETF_E_TAG); /* FUN_EXT is gone */
+    /* NEW_FUN_EXT whose creator is not a pid: the BEAM takes any term
+     * there, and so do we, and write it back as it was. */
+    roundtrip(BL(131, 112, 0, 0, 0, 41, 1, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11,
+                 12, 13, 14, 15, 0, 0, 0, 0, 0, 0, 0, 1, 100, 0, 1, 'm', 97, 0,
+                 97, 5, 97, 42, 97, 7));
     etf_arena_free(a);
 }
 

@@ -186,7 +186,10 @@ typedef struct etf_funv {
     etf_atomv module;
     etf_intv old_index;
     etf_intv old_uniq;
-    etf_pidv pid;
+    etf_pidv pid;         /* the creator, when it is a pid ... */
+    bool creator_is_term; /* ... else the creator follows as one more term
+                           * (the BEAM takes any term there), before the
+                           * free variables */
 } etf_funv;
 
 /* Start reading len bytes at buf. */
@@ -413,7 +416,7 @@ struct etf_fun {
     etf_term module;    /* ETF_ATOM */
     etf_term old_index; /* ETF_INT or ETF_BIG */
     etf_term old_uniq;  /* ETF_INT or ETF_BIG */
-    etf_term pid;       /* ETF_PID */
+    etf_term pid;       /* the creator: ETF_PID (any term from the wire) */
     uint32_t numfree;
     etf_term *free; /* numfree terms */
 };

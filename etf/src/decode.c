@@ -263,15 +263,29 @@ again:
 
         if (etf_read_fun(r, &fn) < 0)
             return reader_fail(d);
-        if ((fun = etf_set_fun(d->a, t, fn.numfree)) == NULL)
+        if ((fun = etf_set_fun(d->a, t, fn.creator_is_term ? 0 : fn.numfree)) ==
+            NULL)
             return oom(d);
         fun->arity = fn.arity;
         memcpy(fun->uniq, fn.uniq, 16);
         fun->index = fn.index;
         if (set_atom(d, &fun->module, &fn.module) < 0 ||
             set_integer(d, &fun->old_index, &fn.old_index) < 0 ||
-            set_integer(d, &fun->old_uniq, &fn.old_uniq) < 0 ||
-            set_pid(d, &fun->pid, &fn.pid) < 0)
+            set_integer(d, &fun->old_uniq, &fn.old_uniq) < 0)
+            return -1;
+        if (fn.creator_is_term) {
+            /* Creator and free variables in one frame; the creator is
+             * moved to fun->pid when the frame is done. */
+            etf_term *slots = etf_arena_alloc(d->a, ((size_t)fn.numfree + 1) *
+                                                        sizeof(etf_term));
+            if (slots == NULL)
+                return oom(d);
+            memset(slots, 0, ((size_t)fn.numfree + 1) * sizeof(etf_term));
+            fun->numfree = fn.numfree;
+            fun->free = slots + 1;
+            return push(d, t, slots, fn.numfree + 1, start);
+        }
+        if (set_pid(d, &fun->pid, &fn.pid) < 0)
             return -1;
         return fn.numfree > 0 ? push(d, t, fun->free, fn.numfree, start) : 0;
     }
@@ -349,6 +363,9 @@ decode_tree(struct decoder *d, etf_term *root)
             if (f->owner->kind == ETF_MAP &&
                 check_map(d, f->owner, f->start) < 0)
                 return -1;
+            if (f->owner->kind == ETF_FUN &&
+                f->elems + 1 == f->owner->v.fun->free)
+                f->owner->v.fun->pid = f->elems[0];
             d->depth--;
         }
         dst = &f->elems[f->next++];

@@ -15,9 +15,12 @@ struct eframe {
 };
 
 #define INLINE_EFRAMES 32
+/* A creator that is not a pid is encoded by a nested call: bound them. */
+#define MAX_NESTED_CREATORS 64
 
 struct encoder {
     etf_writer *w;
+    unsigned nested;
     struct eframe *stack;
     size_t depth, cap;
     struct eframe inline_stack[INLINE_EFRAMES];
@@ -76,6 +79,8 @@ integer(etf_writer *w, const etf_term *t)
             return -1;                                                         \
     } while (0)
 
+static int encode_tree(etf_writer *w, const etf_term *t, unsigned nested);
+
 static int
 fun_header(struct encoder *e, const etf_term *t)
 {
@@ -85,8 +90,9 @@ fun_header(struct encoder *e, const etf_term *t)
     uint8_t head[1 + 4 + 1 + 16 + 4 + 4];
     size_t size_at;
 
-    if (fn->pid.kind != ETF_PID)
-        return etf_fail(&w->err, ETF_E_TYPE, w->pos, "fun without a pid");
+    if (fn->pid.kind != ETF_PID && e->nested >= MAX_NESTED_CREATORS)
+        return etf_fail(&w->err, ETF_E_DEPTH, w->pos,
+                        "funs whose creators are funs, nested too deep");
     head[0] = TAG_NEW_FUN_EXT;
     put32(head + 1, 0); /* Size, patched when the free variables are done */
     head[5] = fn->arity;
@@ -98,9 +104,14 @@ fun_header(struct encoder *e, const etf_term *t)
     CHECK(w, atom(w, &fn->module));
     CHECK(w, integer(w, &fn->old_index));
     CHECK(w, integer(w, &fn->old_uniq));
-    pid = fn->pid.v.pid;
-    CHECK(w, etf_write_pid(w, pid->node.v.str, pid->node.len, pid->id,
-                           pid->serial, pid->creation));
+    if (fn->pid.kind == ETF_PID) {
+        pid = fn->pid.v.pid;
+        CHECK(w, etf_write_pid(w, pid->node.v.str, pid->node.len, pid->id,
+                               pid->serial, pid->creation));
+    } else {
+        /* Any term came as the creator: write it back as it was. */
+        CHECK(w, encode_tree(w, &fn->pid, e->nested + 1));
+    }
     return epush(e, fn->free, fn->numfree, size_at);
 }
 
@@ -169,13 +180,14 @@ encode_one(struct encoder *e, const etf_term *t)
 
 /* Encode t without a version byte. */
 static int
-encode_tree(etf_writer *w, const etf_term *t)
+encode_tree(etf_writer *w, const etf_term *t, unsigned nested)
 {
     struct encoder e;
     struct eframe *f;
     int rc = 0;
 
     e.w = w;
+    e.nested = nested;
     e.depth = 0;
     e.stack = e.inline_stack;
     e.cap = INLINE_EFRAMES;
@@ -219,7 +231,7 @@ encode_compressed(etf_writer *w, const etf_term *t, int level)
         return etf_fail(&w->err, ETF_E_NOMEM, w->pos, "out of memory");
     raw.utf8_atoms = w->utf8_atoms;
     raw.old_floats = w->old_floats;
-    if (encode_tree(&raw, t) < 0) {
+    if (encode_tree(&raw, t, 0) < 0) {
         w->err = raw.err;
         etf_writer_free(&raw);
         return -1;
@@ -272,7 +284,7 @@ etf_encode(const etf_term *t, etf_writer *w, const etf_encode_opts *opts)
     else if (!opts->no_version && etf_write_version(w) < 0 && !w->full)
         rc = -1;
     else
-        rc = encode_tree(w, t);
+        rc = encode_tree(w, t, 0);
     w->utf8_atoms = utf8;
     w->old_floats = old;
     return rc;

@@ -727,9 +727,15 @@ etf_read_fun(etf_reader *r, etf_funv *fun)
     p += 29;
     if (atom_at(r, &p, &fun->module) < 0 ||
         integer_at(r, &p, &fun->old_index) < 0 ||
-        integer_at(r, &p, &fun->old_uniq) < 0 || pid_at(r, &p, &fun->pid) < 0)
+        integer_at(r, &p, &fun->old_uniq) < 0)
         return -1;
-    if (need_elems(r, p, fun->numfree, 1, "fun free variables") < 0)
+    /* The creator is a pid, but the BEAM decodes any term there. */
+    fun->creator_is_term =
+        p < r->len && r->buf[p] != TAG_NEW_PID_EXT && r->buf[p] != TAG_PID_EXT;
+    if (!fun->creator_is_term && pid_at(r, &p, &fun->pid) < 0)
+        return -1;
+    if (need_elems(r, p, (uint64_t)fun->numfree + fun->creator_is_term, 1,
+                   "fun free variables") < 0)
         return -1;
     r->pos = p;
     return 0;
@@ -825,7 +831,7 @@ etf_skip(etf_reader *r)
             break;
         case ETF_T_FUN:
             rc = etf_read_fun(r, &fv);
-            pending += fv.numfree;
+            pending += (uint64_t)fv.numfree + fv.creator_is_term;
             break;
         case ETF_T_LOCAL:
             rc = etf_read_local(r, &bp, &bl);
