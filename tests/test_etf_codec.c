@@ -408,6 +408,13 @@ test_local_and_old_creations(void **state)
     reject(BL(131, 102, 100, 0, 3, 'a', '@', 'h', 0, 0, 0, 9, 4), ETF_E_NODE);
     reject(BL(131, 101, 100, 0, 3, 'a', '@', 'h', 0, 0, 0, 9, 4), ETF_E_NODE);
     dec(a, BL(131, 103, 100, 0, 3, 'a', '@', 'h', 0, 0, 0, 1, 0, 0, 0, 2, 3));
+    /* The old reference forms hold 18 bits in their first word. */
+    dec(a, BL(131, 101, 100, 0, 3, 'a', '@', 'h', 0, 3, 255, 255, 3));
+    reject(BL(131, 101, 100, 0, 3, 'a', '@', 'h', 0, 4, 0, 0, 3), ETF_E_REF);
+    reject(BL(131, 114, 0, 1, 100, 0, 3, 'a', '@', 'h', 3, 0, 4, 0, 0),
+           ETF_E_REF);
+    dec(a,
+        BL(131, 90, 0, 1, 100, 0, 3, 'a', '@', 'h', 0, 0, 0, 3, 128, 0, 0, 0));
     /* Bytes after the term inside compressed data are ignored, as by the
      * BEAM. */
     memcpy(raw, B(97, 7, 0, 0, 0), 5);

@@ -521,6 +521,10 @@ etf_read_binary(etf_reader *r, const uint8_t **out, size_t *len, unsigned *bits)
     return 0;
 }
 
+/* The first word of REFERENCE_EXT and NEW_REFERENCE_EXT holds 18 bits;
+ * binary_to_term refuses more (NEWER_REFERENCE_EXT takes 32). */
+#define OLD_REF_WORD0_LIMIT (1u << 18)
+
 /* The old one-byte creations hold 2 bits; the BEAM refuses more. */
 static int
 old_creation(etf_reader *r, size_t at)
@@ -649,6 +653,9 @@ etf_read_ref(etf_reader *r, etf_refv *ref)
             return -1;
         ref->len = 1;
         ref->id[0] = get32(r->buf + p);
+        if (ref->id[0] >= OLD_REF_WORD0_LIMIT)
+            return FAIL(r, ETF_E_REF, p,
+                        "reference number at byte %zu is over 18 bits", p);
         ref->creation = r->buf[p + 4];
         if (ref->creation > 3)
             return old_creation(r, p + 4);
@@ -676,6 +683,11 @@ etf_read_ref(etf_reader *r, etf_refv *ref)
     ref->len = n;
     for (i = 0; i < n; i++, p += 4)
         ref->id[i] = get32(r->buf + p);
+    /* The old one-byte-creation form holds 18 bits in its first word. */
+    if (cr == 1 && n > 0 && ref->id[0] >= OLD_REF_WORD0_LIMIT)
+        return FAIL(r, ETF_E_REF, p - 4 * (size_t)n,
+                    "reference number at byte %zu is over 18 bits",
+                    p - 4 * (size_t)n);
     r->pos = p;
     return 0;
 }
