@@ -61,7 +61,8 @@ check_term(etf_arena *a, const etf_term *t, etf_json_form form)
     bytes = etf_encode_alloc(t, NULL, &len, &e);
     check(bytes != NULL, "an accepted term encodes to ETF", e.msg);
     back =
-        etf_decode(a, bytes, len, &(etf_decode_opts){.exact = true}, NULL, &e);
+        etf_decode(a, bytes, len,
+                   &(etf_decode_opts){.exact = true, .local = true}, NULL, &e);
     check(back != NULL && etf_equal(back, t), "its ETF decodes =:=", e.msg);
     free(bytes);
 }

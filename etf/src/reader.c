@@ -726,6 +726,7 @@ etf_read_fun(etf_reader *r, etf_funv *fun)
 
     if (need(r, p, 1, "fun") < 0)
         return -1;
+    fun->creator_is_term = false;
     if (r->buf[p] != TAG_NEW_FUN_EXT)
         return wrong_type(r, p, "a fun");
     if (need(r, p + 1, 4 + 1 + 16 + 4 + 4, "fun header") < 0)
@@ -843,7 +844,8 @@ etf_skip(etf_reader *r)
             break;
         case ETF_T_FUN:
             rc = etf_read_fun(r, &fv);
-            pending += (uint64_t)fv.numfree + fv.creator_is_term;
+            if (rc == 0)
+                pending += (uint64_t)fv.numfree + fv.creator_is_term;
             break;
         case ETF_T_LOCAL:
             rc = etf_read_local(r, &bp, &bl);
