@@ -178,8 +178,10 @@ walk(etf_reader *r)
                 touch_atom(&fv.module);
                 touch_int(&fv.old_index);
                 touch_int(&fv.old_uniq);
-                touch_atom(&fv.pid.node);
-                pending += fv.numfree;
+                if (!fv.creator_is_term)
+                    touch_atom(&fv.pid.node);
+                /* A creator that is not a pid comes as one more term. */
+                pending += (uint64_t)fv.numfree + fv.creator_is_term;
             }
             break;
         case ETF_T_LOCAL:

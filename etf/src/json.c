@@ -944,12 +944,12 @@ fun_json(struct jctx *c, const etf_term *t, unsigned lvl, const struct jpath *p)
     o = put(c, o, "old_uniq", term_int_json(c, &f->old_uniq, lvl + 2, &xp),
             &fp);
     xp = jp_key(&fp, "pid", 3);
-    if (o != NULL && f->pid.kind != ETF_PID) {
-        json_decref(o);
-        jerr(c, &xp, ETF_E_TYPE, "the pid of a fun is not a pid");
-        return NULL;
-    }
-    o = put(c, o, "pid", o != NULL ? pid_fields(c, f->pid.v.pid, &xp) : NULL,
+    /* The creator is a pid's fields; the BEAM also takes any other term
+     * there, which is then written as a typed value (no "node" member). */
+    o = put(c, o, "pid",
+            o == NULL                ? NULL
+            : f->pid.kind == ETF_PID ? pid_fields(c, f->pid.v.pid, &xp)
+                                     : to_json(c, &f->pid, lvl + 3, &xp),
             &fp);
     xp = jp_key(&fp, "free", 4);
     fr = o != NULL ? json_array() : NULL;
@@ -1495,9 +1495,18 @@ fun_from(struct jctx *c, const json_t *j, etf_term *t, unsigned lvl,
         0)
         return -1;
     xp = jp_key(p, "pid", 3);
-    if (jdepth(c, lvl + 1, &xp) != 0 ||
-        pid_from(c, json_object_get(j, "pid"), &f->pid, &xp) != 0)
-        return -1;
+    {
+        const json_t *pj = json_object_get(j, "pid");
+
+        if (jdepth(c, lvl + 1, &xp) != 0)
+            return -1;
+        if (pj != NULL &&
+            (!json_is_object(pj) || json_object_get(pj, "node") == NULL)) {
+            if (from_json(c, pj, &f->pid, lvl + 1, &xp) != 0)
+                return -1;
+        } else if (pid_from(c, pj, &f->pid, &xp) != 0)
+            return -1;
+    }
     xp = jp_key(p, "free", 4);
     if (jdepth(c, lvl + 1, &xp) != 0)
         return -1;
