@@ -36,33 +36,8 @@ BOUND=10 # seconds a restarted name may take to be back and answer
 SEED=${CHAOS_SEED:-$(($(date +%s) % 100000))}
 RANDOM=$SEED
 
-PASSED=0
-FAILED=0
-pass() {
-    PASSED=$((PASSED + 1))
-    echo "PASS $*"
-}
-fail() {
-    FAILED=$((FAILED + 1))
-    echo "FAIL $*"
-}
-
-if [ "$(id -u)" -ne 0 ]; then
-    echo "not root: skipped"
-    exit 77
-fi
-if ! command -v erl >/dev/null 2>&1 || ! command -v erlc >/dev/null 2>&1; then
-    echo "erl not installed: skipped"
-    exit 77
-fi
-if ! sw_available; then
-    echo "no network namespaces here (needs iproute2 and unshare): skipped"
-    exit 77
-fi
-if ! command -v dnsmasq >/dev/null 2>&1 && [ ! -x /usr/sbin/dnsmasq ]; then
-    echo "dnsmasq not installed (Debian: dnsmasq-base): skipped"
-    exit 77
-fi
+sw_checks_init
+sw_require
 
 TMP=$(mktemp -d /tmp/chaos.XXXXXX)
 chmod 755 "$TMP"

@@ -9,33 +9,7 @@ set -euo pipefail
 
 bin=${1:?usage: etf_json_otp.sh BIN_DIR}
 here=$(cd "$(dirname "$0")" && pwd)
-n=${ETF_JSON_N:-3000}
-seed=${ETF_JSON_SEED:-1}
-
-if ! command -v erl >/dev/null || ! command -v escript >/dev/null; then
-    echo "etf_json_otp: erl or escript not found: skipped"
-    exit 77
-fi
-if [ ! -x "$bin/etf" ]; then
-    echo "etf_json_otp: $bin/etf not built" >&2
-    exit 1
-fi
-
-work=$(mktemp -d /tmp/etf_json_otp.XXXXXX)
-pid=
-cleanup() {
-    if [ -n "$pid" ]; then
-        kill "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
-    fi
-    rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-escript "$here/lib/etf_json_otp.escript" "$bin/etf" "$work" "$n" "$seed" &
-pid=$!
-rc=0
-wait "$pid" || rc=$?
-pid=
-exit "$rc"
+# shellcheck source=lib/etf_otp_check.sh
+. "$here/lib/etf_otp_check.sh"
+etf_otp_check etf_json_otp "$here/lib/etf_json_otp.escript" "$bin" \
+    "${ETF_JSON_N:-3000}" "${ETF_JSON_SEED:-1}"

@@ -7,33 +7,7 @@ set -euo pipefail
 
 bin=${1:?usage: etf_text_otp.sh BIN_DIR}
 here=$(cd "$(dirname "$0")" && pwd)
-n=${ETF_TEXT_N:-4000}
-seed=${ETF_TEXT_SEED:-1}
-
-if ! command -v erl >/dev/null || ! command -v escript >/dev/null; then
-    echo "etf_text_otp: erl or escript not found: skipped"
-    exit 77
-fi
-if [ ! -x "$bin/etf" ]; then
-    echo "etf_text_otp: $bin/etf not built" >&2
-    exit 1
-fi
-
-work=$(mktemp -d /tmp/etf_text_otp.XXXXXX)
-pid=
-cleanup() {
-    if [ -n "$pid" ]; then
-        kill "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
-    fi
-    rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-escript "$here/lib/etf_text_otp.escript" "$bin/etf" "$work" "$n" "$seed" &
-pid=$!
-rc=0
-wait "$pid" || rc=$?
-pid=
-exit "$rc"
+# shellcheck source=lib/etf_otp_check.sh
+. "$here/lib/etf_otp_check.sh"
+etf_otp_check etf_text_otp "$here/lib/etf_text_otp.escript" "$bin" \
+    "${ETF_TEXT_N:-4000}" "${ETF_TEXT_SEED:-1}"

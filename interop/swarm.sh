@@ -22,33 +22,8 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 N=${SWARM_HOSTS:-5}
 K=20 # messages each node sends to each other node
 
-PASSED=0
-FAILED=0
-pass() {
-    PASSED=$((PASSED + 1))
-    echo "PASS $*"
-}
-fail() {
-    FAILED=$((FAILED + 1))
-    echo "FAIL $*"
-}
-
-if [ "$(id -u)" -ne 0 ]; then
-    echo "not root: skipped"
-    exit 77
-fi
-if ! command -v erl >/dev/null 2>&1 || ! command -v erlc >/dev/null 2>&1; then
-    echo "erl not installed: skipped"
-    exit 77
-fi
-if ! sw_available; then
-    echo "no network namespaces here (needs iproute2 and unshare): skipped"
-    exit 77
-fi
-if ! command -v dnsmasq >/dev/null 2>&1 && [ ! -x /usr/sbin/dnsmasq ]; then
-    echo "dnsmasq not installed (Debian: dnsmasq-base): skipped"
-    exit 77
-fi
+sw_checks_init
+sw_require
 
 TMP=$(mktemp -d /tmp/swarm.XXXXXX)
 chmod 755 "$TMP" # dnsmasq reads its hosts file as nobody

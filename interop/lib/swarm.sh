@@ -19,6 +19,41 @@ SW_PIDS=() # every process started on a host
 SW_ETC_NETNS_MADE=
 
 # True if this machine can make network namespaces (root, iproute2).
+# PASS/FAIL lines and their counts, for the scripts built on this library.
+sw_checks_init() {
+    PASSED=0
+    FAILED=0
+}
+pass() {
+    PASSED=$((PASSED + 1))
+    echo "PASS $*"
+}
+fail() {
+    FAILED=$((FAILED + 1))
+    echo "FAIL $*"
+}
+
+# Exit 77 (skipped) unless this host can run the simulated swarm: root,
+# OTP, network namespaces and dnsmasq.
+sw_require() {
+    if [ "$(id -u)" -ne 0 ]; then
+        echo "not root: skipped"
+        exit 77
+    fi
+    if ! command -v erl >/dev/null 2>&1 || ! command -v erlc >/dev/null 2>&1; then
+        echo "erl not installed: skipped"
+        exit 77
+    fi
+    if ! sw_available; then
+        echo "no network namespaces here (needs iproute2 and unshare): skipped"
+        exit 77
+    fi
+    if ! command -v dnsmasq >/dev/null 2>&1 && [ ! -x /usr/sbin/dnsmasq ]; then
+        echo "dnsmasq not installed (Debian: dnsmasq-base): skipped"
+        exit 77
+    fi
+}
+
 sw_available() {
     [ "$(id -u)" -eq 0 ] && command -v ip >/dev/null 2>&1 &&
         command -v unshare >/dev/null 2>&1 &&
