@@ -293,6 +293,75 @@ test_atoms(void **state)
     etf_arena_free(a);
 }
 
+/* Long atoms are checked a block at a time: every bad sequence is found
+ * wherever it falls, and the Latin-1 test sees every character. */
+static void
+test_atoms_long_utf8(void **state)
+{
+    static const struct {
+        const char *s;
+        size_t n;
+    } bad[] = {
+        {"\xC3\x28", 2},
+        {"\xC0\x80", 2},
+        {"\xC1\xBF", 2},
+        {"\xE0\x9F\xBF", 3},
+        {"\xED\xA0\x80", 3},
+        {"\xED\xBF\xBF", 3},
+        {"\xF0\x8F\xBF\xBF", 4},
+        {"\xF4\x90\x80\x80", 4},
+        {"\xF5\x80\x80\x80", 4},
+        {"\xFF", 1},
+        {"\x80", 1},
+        {"\xE2\x82", 2},
+        {"\xF0\x9F\x98", 3},
+        {"\xE2\x82\xAC\xAC", 4},
+    };
+    etf_arena *a = etf_arena_new();
+    uint8_t buf[4 + 80], *out;
+    size_t i, at, len, n;
+    etf_error e;
+    etf_term *t, atom;
+
+    (void)state;
+    buf[0] = 131;
+    buf[1] = 119;
+    for (len = 16; len <= 70; len += 9) {
+        for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+            for (at = 0; at + bad[i].n <= len; at++) {
+                buf[2] = (uint8_t)len;
+                memset(buf + 3, 'a', len);
+                memcpy(buf + 3 + at, bad[i].s, bad[i].n);
+                reject(buf, 3 + len, ETF_E_UTF8);
+                assert_int_equal(etf_set_atom(a, &atom, (char *)buf + 3, len),
+                                 -1);
+            }
+        }
+        /* A euro sign anywhere: valid, and no longer Latin-1. */
+        for (at = 0; at + 3 <= len; at++) {
+            buf[2] = (uint8_t)len;
+            memset(buf + 3, 'a', len);
+            memcpy(buf + 3 + at, "\xE2\x82\xAC", 3);
+            t = dec(a, buf, 3 + len);
+            assert_int_equal(t->len, len);
+            out = etf_encode_alloc(t, NULL, &n, &e);
+            assert_non_null(out);
+            assert_int_equal(out[1], 119);
+            free(out);
+            /* An e-acute instead: Latin-1, so ATOM_EXT of one byte less. */
+            memcpy(buf + 3 + at, "\xC3\xA9" "a", 3);
+            t = dec(a, buf, 3 + len);
+            out = etf_encode_alloc(t, NULL, &n, &e);
+            assert_non_null(out);
+            assert_int_equal(n, 1 + 3 + len - 1);
+            assert_int_equal(out[1], 100);
+            assert_int_equal(out[4 + at], 0xE9);
+            free(out);
+        }
+    }
+    etf_arena_free(a);
+}
+
 static void
 test_containers(void **state)
 {
@@ -865,6 +934,7 @@ main(void)
         cmocka_unit_test(test_floats),
         cmocka_unit_test(test_float_encode_minor0),
         cmocka_unit_test(test_atoms),
+        cmocka_unit_test(test_atoms_long_utf8),
         cmocka_unit_test(test_containers),
         cmocka_unit_test(test_binaries),
         cmocka_unit_test(test_local_and_old_creations),

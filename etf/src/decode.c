@@ -83,16 +83,25 @@ push(struct decoder *d, etf_term *owner, etf_term *elems, uint32_t count,
 static int
 set_atom(struct decoder *d, etf_term *t, const etf_atomv *av)
 {
-    char buf[ETF_MAX_ATOM_BYTES];
-    size_t n;
+    const uint8_t *p = (const uint8_t *)av->p;
+    size_t n = av->len, i = 0, o;
     char *s;
 
-    if (av->latin1) {
-        n = etf_atom_utf8(av, buf);
-        s = etf_arena_strdup(d->a, buf, n);
+    /* Latin-1 text is UTF-8 up to its first byte past 0x7F; from there
+     * each such byte becomes two. */
+    if (av->latin1)
+        while (i < av->len && p[i] < 0x80)
+            i++;
+    if (i == av->len || !av->latin1) {
+        s = etf_arena_strdup(d->a, p, n);
     } else {
-        n = av->len;
-        s = etf_arena_strdup(d->a, av->p, n);
+        if ((s = etf_arena_alloc(d->a, 2 * n + 1)) != NULL) {
+            memcpy(s, p, i);
+            for (o = i; i < av->len; i++)
+                o += utf8_encode(p[i], (uint8_t *)s + o);
+            s[o] = '\0';
+            n = o;
+        }
     }
     if (s == NULL)
         return oom(d);

@@ -24,6 +24,9 @@ int etf_fail(etf_error *err, etf_code code, size_t pos, const char *fmt, ...)
 /* Check that len bytes of UTF-8 are valid (no overlongs, surrogates or
  * code points above U+10FFFF); on success *chars is the character count. */
 bool utf8_valid(const uint8_t *p, size_t len, size_t *chars);
+/* The same, and *latin1 (if not NULL) tells whether every character is at
+ * most U+00FF. */
+bool utf8_check(const uint8_t *p, size_t len, size_t *chars, bool *latin1);
 /* Decode one code point at p (which must be valid UTF-8 of n bytes left);
  * returns its length in bytes, 0 on invalid input. */
 size_t utf8_decode(const uint8_t *p, size_t n, uint32_t *cp);

@@ -244,16 +244,16 @@ etf_write_atom(etf_writer *w, const char *utf8, size_t len)
 {
     const uint8_t *s = (const uint8_t *)utf8;
     size_t chars, i, n;
-    uint32_t cp;
+    bool latin1;
     int rc;
     uint8_t *o;
 
-    if (!utf8_valid(s, len, &chars))
+    if (!utf8_check(s, len, &chars, &latin1))
         return etf_fail(&w->err, ETF_E_UTF8, w->pos, "atom is not valid UTF-8");
     if (chars > ETF_MAX_ATOM_CHARS)
         return etf_fail(&w->err, ETF_E_ATOM, w->pos,
                         "atom of %zu characters (max 255)", chars);
-    if (!w->utf8_atoms && utf8_is_latin1(s, len)) {
+    if (!w->utf8_atoms && latin1) {
         /* ATOM_EXT with one Latin-1 byte per character. */
         o = reserve(w, 3 + chars, &rc);
         if (o == NULL)
@@ -264,8 +264,15 @@ etf_write_atom(etf_writer *w, const char *utf8, size_t len)
             memcpy(o + 3, s, len);
             return 0;
         }
-        for (i = 0, n = 3; i < len; n++)
-            i += utf8_decode(s + i, len - i, &cp), o[n] = (uint8_t)cp;
+        /* Valid UTF-8 of U+0000..U+00FF: ASCII, or C2/C3 and one more. */
+        for (i = 0, n = 3; i < len; n++) {
+            if (s[i] < 0x80) {
+                o[n] = s[i++];
+            } else {
+                o[n] = (uint8_t)(((s[i] & 3) << 6) | (s[i + 1] & 0x3F));
+                i += 2;
+            }
+        }
         return 0;
     }
     if (len <= 255) {
