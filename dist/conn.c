@@ -31,8 +31,13 @@
  * from it, and read again once the output is down to the low mark. */
 #define CONN_OUT_HIGH (16u * 1024 * 1024)
 #define CONN_OUT_LOW (4u * 1024 * 1024)
+/* The smallest read buffer, and how much one wakeup reads from one peer
+ * at most before the others get their turn. */
+#define CONN_RBUF_MIN (64u * 1024)
+#define CONN_READ_BUDGET (1u << 20)
 
 static void conn_read_cb(struct bufferevent *, void *);
+static void conn_reading(struct conn *, bool);
 static void conn_write_cb(struct bufferevent *, void *);
 static void nodelay(evutil_socket_t fd);
 static void conn_event_cb(struct bufferevent *, short, void *);
@@ -90,12 +95,16 @@ conn_new(struct gw *g, bool outbound)
     return c;
 }
 
+/* The read buffer goes with c: a read callback may still be on it. */
 static void
 conn_free_cb(evutil_socket_t fd, short what, void *arg)
 {
+    struct conn *c = arg;
+
     (void)fd;
     (void)what;
-    free(arg);
+    free(c->rbuf);
+    free(c);
 }
 
 /* The one place a connection is torn down. */
@@ -141,6 +150,8 @@ conn_close(struct conn *c, const char *why)
         c->gw->on_conn_down(c->gw, c->peer, step);
     }
     LIST_REMOVE(c, entry);
+    if (c->rev != NULL)
+        event_free(c->rev);
     if (c->bev != NULL) {
         /* What we still had to say (a handshake status such as
          * not_allowed) goes out before the close, as far as the socket
@@ -168,7 +179,7 @@ conn_close(struct conn *c, const char *why)
         free(c->cache);
     }
     c->bev = c->epmd_bev = NULL;
-    c->timer = NULL;
+    c->rev = c->timer = NULL;
     /* Callbacks up the stack may still hold c: free it from the loop. */
     event_base_once(c->gw->base, -1, EV_TIMEOUT, conn_free_cb, c, &zero);
 }
@@ -185,7 +196,7 @@ conn_write(struct conn *c, const void *p, size_t n)
         evbuffer_get_length(bufferevent_get_output(c->bev)) > CONN_OUT_HIGH) {
         /* The peer reads slower than it makes us write (an echo, say). */
         c->paused = true;
-        bufferevent_disable(c->bev, EV_READ);
+        conn_reading(c, false);
         bufferevent_setwatermark(c->bev, EV_WRITE, CONN_OUT_LOW, 0);
         log_debug("%s: %u bytes unsent: reading paused", c->peer,
                   CONN_OUT_HIGH);
@@ -308,6 +319,59 @@ handle_frame(struct conn *c, const uint8_t *p, size_t n, etf_arena *a)
     dispatch(c, &m, a);
 }
 
+/* The length header of the frame at p (have bytes): FRAME_OK with *plen
+ * when the whole frame is there, FRAME_NEED_MORE, or FRAME_REJECT after
+ * closing c with the reason. */
+static enum frame_result
+conn_frame_len(struct conn *c, const uint8_t *p, size_t have, size_t *plen)
+{
+    size_t hdr = c->state == CONN_UP ? 4 : c->hs.pkt_len;
+    enum frame_result fr;
+    char why[128];
+
+    fr = frame_next(p, have, (unsigned)hdr,
+                    c->state == CONN_UP ? c->gw->max_frame : HS_MAX_MSG, plen);
+    if (fr != FRAME_REJECT)
+        return fr;
+    /* 0x15/0x16 0x03 starts a TLS alert or handshake record: a TLS peer
+     * where we speak plain TCP. */
+    if (c->state == CONN_HANDSHAKE && (p[0] == 0x15 || p[0] == 0x16) &&
+        p[1] == 0x03 && c->gw->tls == NULL)
+        snprintf(why, sizeof(why), "%s",
+                 c->outbound ? "the peer speaks TLS, we dialled it "
+                               "in plain TCP"
+                             : "the peer speaks TLS, this port plain TCP");
+    else
+        snprintf(why, sizeof(why), "frame of %zu bytes is over the limit",
+                 *plen);
+    conn_close(c, why);
+    return FRAME_REJECT;
+}
+
+/* One whole frame, without its length header: a handshake message or a
+ * distribution frame. False if c is closed now. */
+static bool
+conn_frame(struct conn *c, const uint8_t *p, size_t n, etf_arena **a)
+{
+    if (c->state == CONN_HANDSHAKE) {
+        handshake_step(c, hs_input(&c->hs, p, n));
+        return c->state == CONN_HANDSHAKE || c->state == CONN_UP;
+    }
+    if (*a == NULL && (*a = etf_arena_new()) == NULL) {
+        conn_close(c, "out of memory");
+        return false;
+    }
+    handle_frame(c, p, n, *a);
+    return c->state == CONN_UP;
+}
+
+static size_t
+conn_hdr_len(const struct conn *c)
+{
+    return c->state == CONN_UP ? 4 : c->hs.pkt_len;
+}
+
+/* TLS: frames come out of the bufferevent's input buffer. */
 static void
 conn_read_cb(struct bufferevent *bev, void *arg)
 {
@@ -317,57 +381,152 @@ conn_read_cb(struct bufferevent *bev, void *arg)
     uint8_t head[4];
     size_t have, plen, hdr;
     enum frame_result fr;
-    const uint8_t *p;
 
     c->last_read = time(NULL);
     while (c->state == CONN_HANDSHAKE || c->state == CONN_UP) {
-        hdr = c->state == CONN_UP ? 4 : c->hs.pkt_len;
+        hdr = conn_hdr_len(c);
         have = evbuffer_get_length(in);
         if (have < hdr)
             break;
         evbuffer_copyout(in, head, hdr);
-        fr = frame_next(head, hdr, (unsigned)hdr,
-                        c->state == CONN_UP ? c->gw->max_frame : HS_MAX_MSG,
-                        &plen);
-        if (fr == FRAME_REJECT) {
-            char why[128];
-
-            /* 0x15/0x16 0x03 starts a TLS alert or handshake record: a TLS
-             * peer where we speak plain TCP. */
-            if (c->state == CONN_HANDSHAKE &&
-                (head[0] == 0x15 || head[0] == 0x16) && head[1] == 0x03 &&
-                c->gw->tls == NULL)
-                snprintf(why, sizeof(why), "%s",
-                         c->outbound ? "the peer speaks TLS, we dialled it "
-                                       "in plain TCP"
-                                     : "the peer speaks TLS, this port "
-                                       "plain TCP");
-            else
-                snprintf(why, sizeof(why),
-                         "frame of %zu bytes is over the limit", plen);
-            conn_close(c, why);
+        if ((fr = conn_frame_len(c, head, hdr, &plen)) == FRAME_REJECT)
             break;
-        }
         if (have - hdr < plen)
             break;
-        p = evbuffer_pullup(in, (ssize_t)(hdr + plen));
-        if (c->state == CONN_HANDSHAKE) {
-            enum hs_result r = hs_input(&c->hs, p + hdr, plen);
-
-            evbuffer_drain(in, hdr + plen);
-            handshake_step(c, r);
-            continue; /* the loop condition sees a close */
-        }
-        if (a == NULL && (a = etf_arena_new()) == NULL) {
-            conn_close(c, "out of memory");
+        /* Closing c frees the buffer: drain only while it is open. */
+        if (!conn_frame(c, evbuffer_pullup(in, (ssize_t)(hdr + plen)) + hdr,
+                        plen, &a))
             break;
-        }
-        handle_frame(c, p + hdr, plen, a);
-        if (c->state != CONN_UP)
-            break; /* closed: the buffer is gone with it */
         evbuffer_drain(in, hdr + plen);
     }
     etf_arena_free(a);
+}
+
+/* Make room in c->rbuf for the next read: at least CONN_RBUF_MIN, and
+ * for a frame longer than that, room for all of it, grown by doubling so
+ * that memory follows the bytes that came rather than the length a peer
+ * announced. */
+static int
+conn_rbuf_reserve(struct conn *c)
+{
+    size_t hdr = conn_hdr_len(c), want = CONN_RBUF_MIN, plen, cap;
+    uint8_t *p;
+
+    if (c->rlen >= hdr &&
+        frame_next(c->rbuf, c->rlen, (unsigned)hdr, SIZE_MAX, &plen) ==
+            FRAME_NEED_MORE &&
+        hdr + plen > want)
+        want = hdr + plen;
+    if (c->rcap >= want && c->rcap > c->rlen)
+        return 0;
+    cap = c->rcap < CONN_RBUF_MIN ? CONN_RBUF_MIN : c->rcap;
+    while (cap < want && cap <= c->rlen * 2)
+        cap *= 2;
+    if (cap > want && want > CONN_RBUF_MIN)
+        cap = want;
+    if (cap <= c->rlen)
+        cap = c->rlen + CONN_RBUF_MIN; /* never read into no room */
+    if ((p = realloc(c->rbuf, cap)) == NULL)
+        return -1;
+    c->rbuf = p;
+    c->rcap = cap;
+    return 0;
+}
+
+/* Act on every whole frame in c->rbuf and keep the rest at its start.
+ * False if c is closed now. */
+static bool
+conn_rbuf_frames(struct conn *c)
+{
+    etf_arena *a = NULL;
+    size_t off = 0, plen, hdr;
+    enum frame_result fr;
+    bool open = true;
+
+    while (open) {
+        hdr = conn_hdr_len(c);
+        fr = conn_frame_len(c, c->rbuf + off, c->rlen - off, &plen);
+        if (fr == FRAME_REJECT)
+            open = false;
+        else if (fr == FRAME_NEED_MORE)
+            break;
+        else {
+            open = conn_frame(c, c->rbuf + off + hdr, plen, &a);
+            off += hdr + plen;
+        }
+    }
+    etf_arena_free(a);
+    if (open && off > 0) {
+        memmove(c->rbuf, c->rbuf + off, c->rlen - off);
+        c->rlen -= off;
+    }
+    return open;
+}
+
+/* Plain TCP: read what the socket has, up to a budget per wakeup so that
+ * one busy peer does not keep the others waiting, and act on the frames.
+ * A bufferevent would read 4 KiB a time, each after an ioctl, and copy a
+ * frame that spans its chunks before it could be read whole. */
+static void
+conn_sock_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct conn *c = arg;
+    size_t budget = CONN_READ_BUDGET, space;
+    ssize_t n;
+
+    (void)what;
+    while (budget > 0 && !c->paused) {
+        if (conn_rbuf_reserve(c) < 0) {
+            conn_close(c, "out of memory");
+            return;
+        }
+        space = c->rcap - c->rlen;
+        if ((n = recv(fd, c->rbuf + c->rlen, space, 0)) <= 0) {
+            if (n == -1 && (errno == EAGAIN || errno == EINTR))
+                break;
+            conn_close(c,
+                       n == 0 ? "peer closed the connection" : strerror(errno));
+            return;
+        }
+        c->last_read = time(NULL);
+        c->rlen += (size_t)n;
+        if (!conn_rbuf_frames(c))
+            return;
+        if ((size_t)n < space)
+            break; /* nothing more for now */
+        budget -= (size_t)n < budget ? (size_t)n : budget;
+    }
+    if (c->rlen == 0) {
+        free(c->rbuf);
+        c->rbuf = NULL;
+        c->rcap = 0;
+    }
+}
+
+/* Start or stop reading from the peer. */
+static void
+conn_reading(struct conn *c, bool on)
+{
+    if (c->rev == NULL)
+        (on ? bufferevent_enable : bufferevent_disable)(c->bev, EV_READ);
+    else if (on)
+        event_add(c->rev, NULL);
+    else
+        event_del(c->rev);
+}
+
+/* Plain TCP: this connection reads its socket itself (conn_sock_read_cb);
+ * the bufferevent only writes. */
+static int
+conn_own_reads(struct conn *c, evutil_socket_t fd)
+{
+    c->rev =
+        event_new(c->gw->base, fd, EV_READ | EV_PERSIST, conn_sock_read_cb, c);
+    if (c->rev == NULL)
+        return -1;
+    bufferevent_disable(c->bev, EV_READ);
+    bufferevent_enable(c->bev, EV_WRITE);
+    return event_add(c->rev, NULL);
 }
 
 /* Everything written has gone to the kernel. */
@@ -379,7 +538,7 @@ conn_write_cb(struct bufferevent *bev, void *arg)
     if (c->paused) {
         c->paused = false;
         bufferevent_setwatermark(bev, EV_WRITE, 0, 0);
-        bufferevent_enable(bev, EV_READ);
+        conn_reading(c, true);
         log_debug("%s: output drained: reading again", c->peer);
     }
     if (c->state == CONN_UP && c->on_drained != NULL &&
@@ -396,6 +555,11 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
     (void)bev;
     if (what & BEV_EVENT_CONNECTED) {
         nodelay(bufferevent_getfd(bev));
+        if (c->gw->tls == NULL &&
+            conn_own_reads(c, bufferevent_getfd(bev)) < 0) {
+            conn_close(c, "cannot set up the connection");
+            return;
+        }
         log_debug("%s: connected, handshake as initiator with %s", c->addr,
                   c->peer);
         conn_enter_state(c, CONN_HANDSHAKE);
@@ -474,7 +638,12 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
     }
     conn_enter_state(c, CONN_HANDSHAKE);
     bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
-    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+    if (g->tls != NULL)
+        bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+    else if (conn_own_reads(c, fd) < 0) {
+        conn_close(c, "cannot set up the connection");
+        return;
+    }
     arm_timer(c, HS_TIMEOUT_SEC);
     log_debug("%s: accepted, waiting for the peer's name", c->addr);
 }
@@ -641,7 +810,9 @@ conn_dial(struct conn *c, const struct sockaddr *sa, socklen_t len)
         return;
     }
     bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
-    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+    /* Over plain TCP reads start once connected (conn_own_reads). */
+    bufferevent_enable(c->bev,
+                       c->gw->tls != NULL ? EV_READ | EV_WRITE : EV_WRITE);
     conn_enter_state(c, CONN_CONNECTING);
     if (bufferevent_socket_connect(c->bev, sa, (int)len) < 0)
         conn_close(c, "connect failed");

@@ -80,7 +80,12 @@ struct conn {
     struct gw *gw;
     enum conn_state state;
     bool outbound;
-    struct bufferevent *bev;
+    struct bufferevent *bev; /* writes; reads too over TLS */
+    /* Plain TCP: the socket is read here, into one contiguous buffer
+     * (allocated while it holds bytes, freed when empty). */
+    struct event *rev;
+    uint8_t *rbuf;
+    size_t rlen, rcap;
     struct event *timer; /* handshake timeout, then ticks */
     char addr[300];      /* the peer's address, for logs */
     char peer[HS_NAME_MAX + 1];
