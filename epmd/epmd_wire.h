@@ -118,7 +118,8 @@ int epmd_wire_utf8_chars(const uint8_t *s, size_t len);
 size_t epmd_wire_alive2_resp(uint8_t *buf, size_t cap, uint16_t high_vsn,
                              uint8_t result, uint32_t creation);
 /* PORT2_RESP for a found node, or the 2-byte "not found" form if n is
- * NULL. */
+ * NULL. A buffer of EPMD_PORT2_RESP_MAX bytes holds any. */
+#define EPMD_PORT2_RESP_MAX (14 + 2 * EPMD_MAXSYMLEN)
 size_t epmd_wire_port2_resp(uint8_t *buf, size_t cap,
                             const struct epmd_node_info *n);
 /* The 4-byte port that starts a NAMES or DUMP reply. */

@@ -3,8 +3,10 @@
  * for a registration, hold the connection for as long as the node lives.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -54,6 +56,8 @@ struct session {
 
 static void session_read_cb(struct bufferevent *bev, void *arg);
 static int session_input(struct session *s);
+static bool session_quick_port2(struct server *srv, int fd, const uint8_t *buf,
+                                size_t n);
 static void session_write_cb(struct bufferevent *bev, void *arg);
 static void session_event_cb(struct bufferevent *bev, short what, void *arg);
 
@@ -208,7 +212,7 @@ void
 session_open(struct server *srv, int fd, const struct sockaddr *peer,
              int peerlen)
 {
-    struct session *s = xcalloc(1, sizeof(*s));
+    struct session *s;
     struct sockaddr_storage self;
     socklen_t selflen = sizeof(self);
     struct timeval tv;
@@ -216,6 +220,12 @@ session_open(struct server *srv, int fd, const struct sockaddr *peer,
     uint8_t first[EPMD_INBUF_SIZE - 1];
     ssize_t n;
 
+    /* Clients send their request right after connecting: if it is already
+     * here, it may be answered now, without waiting for the event loop. */
+    n = recv(fd, first, sizeof(first), 0);
+    if (n > 0 && session_quick_port2(srv, fd, first, (size_t)n))
+        return;
+    s = xcalloc(1, sizeof(*s));
     s->srv = srv;
     s->fd = fd;
     s->state = S_READ_REQUEST;
@@ -251,9 +261,6 @@ session_open(struct server *srv, int fd, const struct sockaddr *peer,
     srv->metrics->connections_open++;
     S_TRACE("%s fd %d: %s peer connected", session_peer(s), fd,
             s->local ? "local" : "non-local");
-    /* Clients send their request right after connecting: if it is already
-     * here, answer it now, without waiting for the event loop. */
-    n = recv(fd, first, sizeof(first), 0);
     if (n > 0) {
         in = bufferevent_get_input(s->bev);
         evbuffer_unfreeze(in, 0); /* the bufferevent keeps its end frozen */
@@ -322,31 +329,81 @@ session_alive2(struct session *s, const struct epmd_node_info *n)
     return session_reply(s, out, olen, S_REGISTERED);
 }
 
+/* The PORT2_RESP to a request: the node's entry or "not found". Sets
+ * *port to the node's port, 0 if it is not registered. */
+static size_t
+port2_resp(struct server *srv, const struct epmd_request *req, uint8_t *out,
+           size_t cap, unsigned *port)
+{
+    struct registry_node *node;
+    struct epmd_node_info info;
+
+    node = registry_lookup(srv->reg, req->name, req->name_len);
+    if (node == NULL) {
+        *port = 0;
+        return epmd_wire_port2_resp(out, cap, NULL);
+    }
+    registry_info(node, &info);
+    *port = info.port;
+    return epmd_wire_port2_resp(out, cap, &info);
+}
+
 /* PORT_PLEASE2_REQ: answer with the node's entry or "not found". */
 static int
 session_port2(struct session *s, const struct epmd_request *req)
 {
     char name[LOG_ESCAPE_SIZE(EPMD_MAXSYMLEN)];
-    struct registry_node *node;
-    struct epmd_node_info info;
-    uint8_t out[14 + 2 * EPMD_MAXSYMLEN];
+    uint8_t out[EPMD_PORT2_RESP_MAX];
     size_t olen;
+    unsigned port;
 
     name[0] = '\0';
     if (log_getverbose() >= 1)
         log_escape(req->name, req->name_len, name, sizeof(name));
-    node = registry_lookup(s->srv->reg, req->name, req->name_len);
-    if (node != NULL) {
-        registry_info(node, &info);
-        olen = epmd_wire_port2_resp(out, sizeof(out), &info);
+    olen = port2_resp(s->srv, req, out, sizeof(out), &port);
+    if (port != 0)
         S_DEBUG("%s: PORT_PLEASE2_REQ \"%s\": port %u", session_peer(s), name,
-                info.port);
-    } else {
-        olen = epmd_wire_port2_resp(out, sizeof(out), NULL);
+                port);
+    else
         S_DEBUG("%s: PORT_PLEASE2_REQ \"%s\": not registered", session_peer(s),
                 name);
-    }
     return session_reply(s, out, olen, S_REPLY);
+}
+
+/*
+ * Lookups are most of an epmd's work, and a lookup's whole request is
+ * nearly always in the first read: answer it from the socket and close,
+ * without a session (no bufferevent, no allocation). Anything else (other
+ * requests, a partial or malformed one, -delay_write, and debug logging,
+ * whose lines follow a session's steps) goes the session's way. Returns
+ * false if the request is left to the session.
+ */
+static bool
+session_quick_port2(struct server *srv, int fd, const uint8_t *buf, size_t n)
+{
+    struct epmd_wire_framer fr;
+    struct epmd_wire_error err;
+    struct epmd_request req;
+    uint8_t out[EPMD_PORT2_RESP_MAX];
+    size_t plen, olen;
+    unsigned port;
+
+    if (n < 3 || buf[2] != EPMD_PORT_PLEASE2_REQ || log_getverbose() > 0 ||
+        srv->cfg->delay_write > 0)
+        return false;
+    epmd_wire_framer_init(&fr);
+    if (epmd_wire_frame(&fr, buf, n, &plen, &err) != EPMD_WIRE_OK ||
+        fr.want != n ||
+        epmd_wire_parse_request(buf + 2, plen, &req, &err) != EPMD_WIRE_OK)
+        return false;
+    srv->metrics->connections++;
+    srv->metrics->requests[metrics_req_type(EPMD_PORT_PLEASE2_REQ)]++;
+    olen = port2_resp(srv, &req, out, sizeof(out), &port);
+    /* A few hundred bytes into a new socket's empty buffer: one send, or
+     * the peer is gone (and a reply cannot reach it either way). */
+    (void)send(fd, out, olen, MSG_NOSIGNAL | MSG_DONTWAIT);
+    close(fd);
+    return true;
 }
 
 /* NAMES_REQ and DUMP_REQ: the port, then one line per node. */
