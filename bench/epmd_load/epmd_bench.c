@@ -4,6 +4,11 @@
  * clients (a new TCP connection per lookup), time to register 1,000 and
  * 10,000 nodes (or how many were taken before the server failed), NAMES
  * latency with 1,000 names, and RSS idle and with 1,000 names.
+ *
+ * Lookups are also run against a floor: a server that only accepts, reads,
+ * writes one prepared reply and closes. No epmd can do less per lookup,
+ * so its rate is the most any epmd reaches against these clients on this
+ * machine (the clients share its cores and their kernel work dominates).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -392,6 +397,78 @@ server_stop(struct bench_server *s)
     }
 }
 
+/* The floor server's loop: accept, read, answer, close, for ever. */
+static void
+floor_serve(int lfd, const uint8_t *resp, size_t len)
+{
+    uint8_t buf[512];
+
+    for (;;) {
+        int c = accept(lfd, NULL, NULL);
+
+        if (c == -1)
+            continue;
+        if (recv(c, buf, sizeof(buf), 0) > 0)
+            (void)send(c, resp, len, MSG_NOSIGNAL);
+        close(c);
+    }
+}
+
+/* Start the floor on s->port, answering every request with benchnode's
+ * PORT2_RESP, and measure its lookups as bench_one does. */
+static int
+bench_floor(struct bench_server *s, struct bench_result *r)
+{
+    struct epmd_node_info n = {
+        .port = 4242,
+        .node_type = EPMD_NODE_NORMAL,
+        .high_vsn = 6,
+        .low_vsn = 5,
+        .name = (const uint8_t *)"benchnode",
+        .name_len = 9,
+    };
+    struct sockaddr_in sin;
+    uint8_t resp[64];
+    size_t len = epmd_wire_port2_resp(resp, sizeof(resp), &n);
+    int lfd, one = 1;
+
+    memset(r, 0, sizeof(*r));
+    if ((lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+        return -1;
+    memset(&sin, 0, sizeof(sin));
+    sin.sin_family = AF_INET;
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    sin.sin_port = htons(s->port);
+    setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (bind(lfd, (struct sockaddr *)&sin, sizeof(sin)) == -1 ||
+        listen(lfd, 128) == -1 || (s->pid = fork()) == -1) {
+        close(lfd);
+        return -1;
+    }
+    if (s->pid == 0)
+        floor_serve(lfd, resp, len);
+    close(lfd);
+    for (int i = 0; i < 3; i++) {
+        double c0 = cpu_sec(s->pid), t0 = now_sec(), c1;
+
+        r->lookups[i] =
+            bench_lookups(s->port, bench_clients[i], &r->lookup_errors[i]);
+        c1 = cpu_sec(s->pid);
+        r->cpu_us[i] =
+            r->lookups[i] > 0
+                ? (c1 - c0) * 1e6 / (r->lookups[i] * (now_sec() - t0))
+                : 0;
+        printf("  %-5s lookups/s at %2d clients: %9.0f (%lu failed), server "
+               "CPU %.1f us per lookup\n",
+               s->label, bench_clients[i], r->lookups[i], r->lookup_errors[i],
+               r->cpu_us[i]);
+        fflush(stdout);
+        usleep(500000);
+    }
+    server_stop(s);
+    return 0;
+}
+
 /* Run every measurement against one server. */
 static int
 bench_one(struct bench_server *s, struct bench_result *r, int *fds)
@@ -472,7 +549,8 @@ main(int argc, char **argv)
     static int fds[10000];
     struct bench_server ours = {"ours", NULL, 15000, 0};
     struct bench_server otp = {"otp", "/usr/bin/epmd", 15001, 0};
-    struct bench_result ro, rt;
+    struct bench_server flo = {"floor", NULL, 15002, 0};
+    struct bench_result ro, rt, rf;
     struct rlimit rl;
     char self[PATH_MAX], *slash;
     ssize_t n;
@@ -495,6 +573,7 @@ main(int argc, char **argv)
         case 'p':
             ours.port = (uint16_t)atoi(optarg);
             otp.port = (uint16_t)(ours.port + 1);
+            flo.port = (uint16_t)(ours.port + 2);
             break;
         case 't':
             bench_seconds = atof(optarg);
@@ -517,14 +596,18 @@ main(int argc, char **argv)
            ours.path, ours.port, otp.path, otp.port, bench_seconds);
     if (bench_one(&ours, &ro, fds) == -1 || bench_one(&otp, &rt, fds) == -1)
         return 1;
+    if (bench_floor(&flo, &rf) == -1) {
+        fprintf(stderr, "epmd-bench: cannot start the floor server\n");
+        return 1;
+    }
 
-    printf("\n%-28s %12s %12s\n", "", "ours", "otp");
+    printf("\n%-28s %12s %12s %12s\n", "", "ours", "otp", "floor");
     for (int i = 0; i < 3; i++)
-        printf("lookups/s, %2d clients       %12.0f %12.0f\n", bench_clients[i],
-               ro.lookups[i], rt.lookups[i]);
+        printf("lookups/s, %2d clients       %12.0f %12.0f %12.0f\n",
+               bench_clients[i], ro.lookups[i], rt.lookups[i], rf.lookups[i]);
     for (int i = 0; i < 3; i++)
-        printf("server CPU us/lookup, %2d cl. %12.1f %12.1f\n",
-               bench_clients[i], ro.cpu_us[i], rt.cpu_us[i]);
+        printf("server CPU us/lookup, %2d cl. %12.1f %12.1f %12.1f\n",
+               bench_clients[i], ro.cpu_us[i], rt.cpu_us[i], rf.cpu_us[i]);
     printf("register 1000: taken         %12d %12d\n", ro.reg1000_taken,
            rt.reg1000_taken);
     printf("register 1000: seconds       %12.3f %12.3f\n", ro.reg1000_sec,
@@ -541,6 +624,9 @@ main(int argc, char **argv)
            rt.rss_idle_kb);
     printf("RSS with 1000 names, kB      %12ld %12ld\n", ro.rss_1000_kb,
            rt.rss_1000_kb);
+    printf("epmd-bench: the floor (accept, read, write, close and nothing "
+           "else) does lookups64 %.2fx otp: no epmd can do more here\n",
+           rt.lookups[2] > 0 ? rf.lookups[2] / rt.lookups[2] : 0.0);
     printf("epmd-bench: lookups64 %.2fx otp, max_nodes %d vs %d, rss1000 "
            "%.2fx otp\n",
            rt.lookups[2] > 0 ? ro.lookups[2] / rt.lookups[2] : 0.0,
