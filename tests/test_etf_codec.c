@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -349,7 +350,10 @@ test_atoms_long_utf8(void **state)
             assert_int_equal(out[1], 119);
             free(out);
             /* An e-acute instead: Latin-1, so ATOM_EXT of one byte less. */
-            memcpy(buf + 3 + at, "\xC3\xA9" "a", 3);
+            memcpy(buf + 3 + at,
+                   "\xC3\xA9"
+                   "a",
+                   3);
             t = dec(a, buf, 3 + len);
             out = etf_encode_alloc(t, NULL, &n, &e);
             assert_non_null(out);
@@ -424,6 +428,113 @@ test_containers(void **state)
     /* The decoded order is kept (OTP prints large maps in that order). */
     assert_int_equal(t->v.elems[2 * 39].v.i, 200);
     free(big);
+    etf_arena_free(a);
+}
+
+/* Key i of kind k; keys of different i differ, except as the cases say. */
+static void
+map_key(etf_writer *w, int k, uint32_t i)
+{
+    char text[32];
+    uint8_t bytes[3] = {1, 2, (uint8_t)i};
+
+    switch (k) {
+    case 0:
+        etf_write_int64(w, (int64_t)i * 1000003);
+        break;
+    case 1: /* atoms of every length from 1 to 19 */
+        snprintf(text, sizeof(text), "k%0*u", (int)(i % 19), i);
+        etf_write_atom(w, text, strlen(text));
+        break;
+    case 2: /* binaries sharing their first and last bytes */
+        snprintf(text, sizeof(text), "xxxxxxxx%05uyyyyyyyy", i);
+        etf_write_binary(w, text, strlen(text));
+        break;
+    case 3:
+        etf_write_double(w, (double)i + 0.5);
+        break;
+    case 4: /* {i, ok} */
+        etf_write_tuple_header(w, 2);
+        etf_write_int64(w, i);
+        etf_write_atom(w, "ok", 2);
+        break;
+    case 5: /* [1, 2, i]: a string for i < 256, else a list; the same
+             * first elements, so the same hash, and the map is sorted */
+        if (i < 256) {
+            etf_write_string(w, bytes, 3);
+        } else {
+            etf_write_list_header(w, 3);
+            etf_write_int64(w, 1);
+            etf_write_int64(w, 2);
+            etf_write_int64(w, i);
+            etf_write_nil(w);
+        }
+        break;
+    }
+}
+
+/* A map of n keys of kind k (values nil); key n-1 is written as key dup
+ * when dup < n - 1. */
+static uint8_t *
+make_map(int k, uint32_t n, uint32_t dup, size_t *len)
+{
+    etf_writer w;
+    uint32_t i;
+
+    assert_int_equal(etf_writer_init_dynamic(&w, 64), 0);
+    etf_write_version(&w);
+    etf_write_map_header(&w, n);
+    for (i = 0; i < n; i++) {
+        map_key(&w, k, i == n - 1 && dup < n - 1 ? dup : i);
+        etf_write_nil(&w);
+    }
+    return etf_writer_release(&w, len);
+}
+
+/* Duplicate keys are found in maps of any size and kind of key, however
+ * many keys share a hash. */
+static void
+test_map_duplicates(void **state)
+{
+    static const uint32_t sizes[] = {2, 3, 16, 17, 64, 65, 300};
+    etf_arena *a = etf_arena_new();
+    etf_term *t;
+    uint8_t *m;
+    size_t len, s;
+    uint32_t n;
+    int k;
+
+    (void)state;
+    for (k = 0; k <= 5; k++) {
+        for (s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
+            n = sizes[s];
+            m = make_map(k, n, UINT32_MAX, &len);
+            t = dec(a, m, len);
+            assert_int_equal(t->len, n);
+            free(m);
+            m = make_map(k, n, 0, &len);
+            reject(m, len, ETF_E_DUPKEY);
+            free(m);
+            m = make_map(k, n, n - 2, &len);
+            reject(m, len, ETF_E_DUPKEY);
+            free(m);
+            m = make_map(k, n, n / 2, &len);
+            if (n > 2)
+                reject(m, len, ETF_E_DUPKEY);
+            free(m);
+        }
+    }
+    /* "\1\2\3" and [1, 2, 3] are the same key. */
+    reject(BL(131, 116, 0, 0, 0, 2, 107, 0, 3, 1, 2, 3, 106, 108, 0, 0, 0, 3,
+              97, 1, 97, 2, 97, 3, 106, 106),
+           ETF_E_DUPKEY);
+    /* So are [1 | "\2\3"] and "\1\2\3". */
+    reject(BL(131, 116, 0, 0, 0, 2, 108, 0, 0, 0, 1, 97, 1, 107, 0, 2, 2, 3,
+              106, 107, 0, 3, 1, 2, 3, 106),
+           ETF_E_DUPKEY);
+    /* <<1:1>> and <<1>> are not. */
+    dec(a, BL(131, 116, 0, 0, 0, 2, 77, 0, 0, 0, 1, 1, 128, 106, 109, 0, 0, 0,
+              1, 128, 106));
     etf_arena_free(a);
 }
 
@@ -936,6 +1047,7 @@ main(void)
         cmocka_unit_test(test_atoms),
         cmocka_unit_test(test_atoms_long_utf8),
         cmocka_unit_test(test_containers),
+        cmocka_unit_test(test_map_duplicates),
         cmocka_unit_test(test_binaries),
         cmocka_unit_test(test_local_and_old_creations),
         cmocka_unit_test(test_borrow),

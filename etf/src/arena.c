@@ -7,22 +7,6 @@
 
 #define ARENA_FIRST_BLOCK 4096
 #define ARENA_MAX_BLOCK (1u << 20)
-#define ARENA_ALIGN 16
-
-struct arena_block {
-    struct arena_block *next;
-    size_t size; /* bytes of data */
-    size_t used;
-    _Alignas(16) unsigned char data[];
-};
-
-/* Blocks in the order they were made; cur is the one being filled, the
- * ones after it are free for reuse after a reset. */
-struct etf_arena {
-    struct arena_block *first, *cur, *last;
-    size_t next_size;
-    size_t total;
-};
 
 etf_arena *
 etf_arena_new(void)

@@ -3,6 +3,7 @@
  * containers being filled, so depth costs heap, bounded by max_depth,
  * never C stack.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -80,32 +81,41 @@ push(struct decoder *d, etf_term *owner, etf_term *elems, uint32_t count,
     return 0;
 }
 
+/* Copy an atom's text into the arena as UTF-8. */
 static int
 set_atom(struct decoder *d, etf_term *t, const etf_atomv *av)
 {
     const uint8_t *p = (const uint8_t *)av->p;
     size_t n = av->len, i = 0, o;
+    unsigned c;
     char *s;
 
     /* Latin-1 text is UTF-8 up to its first byte past 0x7F; from there
      * each such byte becomes two. */
-    if (av->latin1)
-        while (i < av->len && p[i] < 0x80)
+    if (av->latin1) {
+        while (n - i >= 8 && ascii8(p + i))
+            i += 8;
+        while (i < n && p[i] < 0x80)
             i++;
-    if (i == av->len || !av->latin1) {
-        s = etf_arena_strdup(d->a, p, n);
-    } else {
-        if ((s = etf_arena_alloc(d->a, 2 * n + 1)) != NULL) {
-            memcpy(s, p, i);
-            for (o = i; i < av->len; i++)
-                o += utf8_encode(p[i], (uint8_t *)s + o);
-            s[o] = '\0';
-            n = o;
-        }
     }
-    if (s == NULL)
+    if ((s = arena_alloc(d->a, av->latin1 ? n + (n - i) + 1 : n + 1)) == NULL)
         return oom(d);
+    memcpy(s, p, i == n || !av->latin1 ? n : i);
+    if (av->latin1 && i < n) {
+        /* Without a branch per byte: random Latin-1 mispredicts. The
+         * second byte is written either way, and overwritten next if the
+         * character took one; the NUL's slot holds the last of them. */
+        for (o = i; i < av->len; i++) {
+            c = p[i];
+            s[o] = (char)(c < 0x80 ? c : 0xC0 | (c >> 6));
+            s[o + 1] = (char)(0x80 | (c & 0x3F));
+            o += 1 + (c >> 7);
+        }
+        n = o;
+    }
+    s[n] = '\0';
     t->kind = ETF_ATOM;
+    t->aux = 0;
     t->len = (uint32_t)n;
     t->v.str = s;
     return 0;
@@ -137,9 +147,9 @@ set_pid(struct decoder *d, etf_term *t, const etf_pidv *pv)
 }
 
 /* Decode the term at the reader into *t; containers get their slots and a
- * frame, filled by later rounds. */
+ * frame, filled by later rounds. Every kind of term, and every error. */
 static int
-decode_one(struct decoder *d, etf_term *t)
+decode_any(struct decoder *d, etf_term *t)
 {
     etf_reader *r = &d->r;
     size_t start, blen;
@@ -316,40 +326,341 @@ again:
     return etf_fail(d->err, ETF_E_TAG, start + d->base, "bad tag");
 }
 
-/* A finished map must not hold the same key twice. */
-static int
-check_map(struct decoder *d, etf_term *map, size_t start)
+/* Slots for n elements of a container, left for the decoder to fill. */
+static etf_term *
+slots(struct decoder *d, size_t n)
 {
-    const etf_term *kv = map->v.elems;
+    /* n is at most the bytes left, so this cannot overflow. */
+    return arena_alloc(d->a, n * sizeof(etf_term));
+}
+
+/*
+ * decode_any for the common terms, read straight from the buffer. It only
+ * ever takes the way where the term is well formed: whatever it does not
+ * handle, or finds amiss, goes to decode_any, which reads the term again
+ * and reports the error.
+ */
+static int
+decode_one(struct decoder *d, etf_term *t)
+{
+    etf_reader *r = &d->r;
+    const uint8_t *b = r->buf + r->pos;
+    size_t left = r->len - r->pos, n, chars;
+    etf_atomv av;
+    etf_term *elems;
+    uint64_t bits;
+    uint8_t *copy;
+    double f;
+
+    if (left < 2)
+        return decode_any(d, t);
+    switch (b[0]) {
+    case TAG_SMALL_INTEGER_EXT:
+        *t = (etf_term){.kind = ETF_INT, .v.i = b[1]};
+        r->pos += 2;
+        return 0;
+    case TAG_INTEGER_EXT:
+        if (left < 5)
+            break;
+        *t = (etf_term){.kind = ETF_INT, .v.i = (int32_t)get32(b + 1)};
+        r->pos += 5;
+        return 0;
+    case TAG_SMALL_BIG_EXT:
+        if (left < 3 || left - 3 < (n = b[1]))
+            break;
+        if (etf_set_big(d->a, t, b[2] != 0, b + 3, n) < 0)
+            return oom(d);
+        r->pos += 3 + n;
+        return 0;
+    case TAG_NEW_FLOAT_EXT:
+        if (left < 9)
+            break;
+        bits = get64(b + 1);
+        memcpy(&f, &bits, sizeof(f));
+        if (!isfinite(f))
+            break;
+        *t = (etf_term){.kind = ETF_FLOAT, .v.f = f};
+        r->pos += 9;
+        return 0;
+    case TAG_SMALL_ATOM_UTF8_EXT:
+        /* At most 255 bytes, so at most 255 characters. */
+        n = b[1];
+        if (left - 2 < n || !utf8_valid(b + 2, n, NULL))
+            break;
+        av = (etf_atomv){.p = (const char *)b + 2, .len = n, .latin1 = false};
+        r->pos += 2 + n;
+        return set_atom(d, t, &av);
+    case TAG_ATOM_UTF8_EXT:
+        if (left < 3 || left - 3 < (n = get16(b + 1)) ||
+            !utf8_valid(b + 3, n, &chars) || chars > ETF_MAX_ATOM_CHARS)
+            break;
+        av = (etf_atomv){.p = (const char *)b + 3, .len = n, .latin1 = false};
+        r->pos += 3 + n;
+        return set_atom(d, t, &av);
+    case TAG_SMALL_ATOM_EXT:
+        if (left - 2 < (n = b[1]))
+            break;
+        av = (etf_atomv){.p = (const char *)b + 2, .len = n, .latin1 = true};
+        r->pos += 2 + n;
+        return set_atom(d, t, &av);
+    case TAG_ATOM_EXT:
+        if (left < 3 || (n = get16(b + 1)) > ETF_MAX_ATOM_CHARS || left - 3 < n)
+            break;
+        av = (etf_atomv){.p = (const char *)b + 3, .len = n, .latin1 = true};
+        r->pos += 3 + n;
+        return set_atom(d, t, &av);
+    case TAG_SMALL_TUPLE_EXT:
+        n = b[1];
+        if (n == 0) {
+            *t = (etf_term){.kind = ETF_TUPLE};
+            r->pos += 2;
+            return 0;
+        }
+        if (left - 2 < n)
+            break;
+        if ((elems = slots(d, n)) == NULL)
+            return oom(d);
+        *t =
+            (etf_term){.kind = ETF_TUPLE, .len = (uint32_t)n, .v.elems = elems};
+        r->pos += 2;
+        return push(d, t, elems, (uint32_t)n, r->pos - 2);
+    case TAG_NIL_EXT:
+        *t = (etf_term){.kind = ETF_NIL};
+        r->pos += 1;
+        return 0;
+    case TAG_LIST_EXT:
+        /* n elements and a tail, each at least a byte */
+        if (left < 5 || (n = get32(b + 1)) == 0 || left - 5 < n + 1)
+            break;
+        if ((elems = slots(d, n + 1)) == NULL)
+            return oom(d);
+        *t = (etf_term){.kind = ETF_LIST, .len = (uint32_t)n, .v.elems = elems};
+        r->pos += 5;
+        return push(d, t, elems, (uint32_t)n + 1, r->pos - 5);
+    case TAG_STRING_EXT:
+        if (left < 3 || (n = get16(b + 1)) == 0 || left - 3 < n || d->borrow)
+            break;
+        if ((copy = arena_alloc(d->a, n)) == NULL)
+            return oom(d);
+        memcpy(copy, b + 3, n);
+        *t =
+            (etf_term){.kind = ETF_STRING, .len = (uint32_t)n, .v.bytes = copy};
+        r->pos += 3 + n;
+        return 0;
+    case TAG_BINARY_EXT:
+        if (left < 5 || left - 5 < (n = get32(b + 1)) || d->borrow)
+            break;
+        if ((copy = arena_alloc(d->a, n)) == NULL && n > 0)
+            return oom(d);
+        if (n > 0)
+            memcpy(copy, b + 5, n);
+        *t = (etf_term){
+            .kind = ETF_BINARY, .aux = 8, .len = (uint32_t)n, .v.bytes = copy};
+        r->pos += 5 + n;
+        return 0;
+    case TAG_MAP_EXT:
+        /* n keys and n values, each at least a byte */
+        if (left < 5 || (n = get32(b + 1)) == 0 || (left - 5) / 2 < n)
+            break;
+        if ((elems = slots(d, 2 * n)) == NULL)
+            return oom(d);
+        *t = (etf_term){.kind = ETF_MAP, .len = (uint32_t)n, .v.elems = elems};
+        r->pos += 5;
+        return push(d, t, elems, 2 * (uint32_t)n, r->pos - 5);
+    }
+    return decode_any(d, t);
+}
+
+static inline uint64_t
+mix(uint64_t h, uint64_t v)
+{
+    h = (h ^ v) * 0x9E3779B97F4A7C15ULL;
+    return h ^ (h >> 29);
+}
+
+static inline uint64_t
+load64(const uint8_t *p)
+{
+    uint64_t w;
+
+    memcpy(&w, p, 8);
+    return w;
+}
+
+/* The length of p and up to 24 of its bytes: the first, middle and last
+ * eight. */
+static uint64_t
+hash_bytes(uint64_t h, const uint8_t *p, size_t n)
+{
+    uint64_t w = 0;
+    size_t i;
+
+    h = mix(h, n);
+    if (n >= 8)
+        return mix(mix(mix(h, load64(p)), load64(p + n / 2 - 4)),
+                   load64(p + n - 8));
+    for (i = 0; i < n; i++)
+        w = (w << 8) | p[i];
+    return mix(h, w);
+}
+
+/*
+ * A hash of a map key that equal keys (etf_compare(..., true) == 0) share.
+ * Containers hash by their kind, and within depth levels by their first
+ * elements: a list may be an ETF_STRING or an ETF_LIST of the same
+ * elements (and its length is no help: the tail may be another list).
+ * Keys with the same hash are compared in full.
+ */
+static uint64_t
+key_hash(const etf_term *k, unsigned depth)
+{
+    etf_term first;
+    double f;
+    uint64_t bits, h;
+    uint32_t i;
+
+    switch (k->kind) {
+    case ETF_INT:
+        return mix(ETF_INT, (uint64_t)k->v.i);
+    case ETF_FLOAT:
+        f = k->v.f == 0 ? 0.0 : k->v.f; /* 0.0 and -0.0 compare equal */
+        memcpy(&bits, &f, sizeof(bits));
+        return mix(ETF_FLOAT, bits);
+    case ETF_ATOM:
+        return hash_bytes(ETF_ATOM, (const uint8_t *)k->v.str, k->len);
+    case ETF_BIG:
+    case ETF_LOCAL:
+        return hash_bytes(mix(k->kind, k->aux), k->v.bytes, k->len);
+    case ETF_BINARY:
+        /* aux holds the bits used in the last byte, unused bits are 0 */
+        return hash_bytes(mix(ETF_BINARY, k->aux), k->v.bytes, k->len);
+    case ETF_TUPLE:
+        h = mix(ETF_TUPLE, k->len);
+        for (i = 0; depth > 0 && i < k->len && i < 4; i++)
+            h = mix(h, key_hash(&k->v.elems[i], depth - 1));
+        return h;
+    case ETF_STRING:
+        if (depth == 0)
+            return mix(ETF_LIST, 0);
+        etf_set_int(&first, k->v.bytes[0]);
+        return mix(ETF_LIST, key_hash(&first, depth - 1));
+    case ETF_LIST:
+        if (depth == 0)
+            return mix(ETF_LIST, 0);
+        return mix(ETF_LIST, key_hash(&k->v.elems[0], depth - 1));
+    case ETF_MAP:
+        return mix(ETF_MAP, k->len);
+    case ETF_PID:
+        return mix(mix(ETF_PID, k->v.pid->id), k->v.pid->serial);
+    case ETF_PORT:
+        return mix(ETF_PORT, k->v.port->id);
+    default:
+        return mix(k->kind, 0);
+    }
+}
+
+/* The old way: sort a copy of the pairs (so the decoded order is kept) and
+ * look at neighbours. */
+static int
+check_map_sorted(struct decoder *d, etf_term *map, size_t start)
+{
     etf_term copy;
     etf_error e;
-    uint32_t i, j;
     int rc;
 
-    if (map->len < 2)
-        return 0;
-    if (map->len <= 16) {
-        for (i = 1; i < map->len; i++)
-            for (j = 0; j < i; j++)
-                if (etf_compare(&kv[2 * i], &kv[2 * j], true) == 0)
-                    goto dup;
-        return 0;
-    }
-    /* Sort a copy of the pairs so the decoded order is kept. */
     copy = *map;
     copy.v.elems = malloc(2 * (size_t)map->len * sizeof(etf_term));
     if (copy.v.elems == NULL)
         return oom(d);
-    memcpy(copy.v.elems, kv, 2 * (size_t)map->len * sizeof(etf_term));
+    memcpy(copy.v.elems, map->v.elems, 2 * (size_t)map->len * sizeof(etf_term));
     rc = etf_map_sort(&copy, &e);
     free(copy.v.elems);
     if (rc == 0)
         return 0;
     if (e.code != ETF_E_DUPKEY)
         return oom(d);
-dup:
     return etf_fail(d->err, ETF_E_DUPKEY, start + d->base,
                     "map at byte %zu has a duplicate key", start + d->base);
+}
+
+/* Maps up to this many pairs are checked with their hashes on the stack. */
+#define MAP_INLINE 64
+
+/* Keys i and j of a map have the same hash: 0 if they differ, -1 (with
+ * the error set) if they are the same. After more full comparisons than
+ * the map has keys, the map is sorted instead: -1 if that finds a
+ * duplicate, else 1, the map is done. */
+static int
+compare_keys(struct decoder *d, etf_term *map, size_t start, uint32_t i,
+             uint32_t j, uint32_t *compares)
+{
+    const etf_term *kv = map->v.elems;
+
+    if (etf_compare(&kv[2 * i], &kv[2 * j], true) == 0)
+        return etf_fail(d->err, ETF_E_DUPKEY, start + d->base,
+                        "map at byte %zu has a duplicate key", start + d->base);
+    if (++*compares > map->len)
+        return check_map_sorted(d, map, start) < 0 ? -1 : 1;
+    return 0;
+}
+
+/*
+ * A finished map must not hold the same key twice. Keys are hashed into an
+ * open-addressing table of indices; only keys of equal hash are compared.
+ * Keys made to share a hash (all lists, say) would make that quadratic, so
+ * after as many full comparisons as there are keys it sorts instead.
+ */
+static int
+check_map(struct decoder *d, etf_term *map, size_t start)
+{
+    const etf_term *kv = map->v.elems;
+    uint32_t n = map->len, i, compares = 0;
+    size_t size, mask, j;
+    uint32_t inline_table[2 * MAP_INLINE], *table = inline_table;
+    uint64_t inline_hash[MAP_INLINE], *hash = inline_hash;
+    int rc = 0;
+
+    if (n < 2)
+        return 0;
+    for (size = 4; size < 2 * (uint64_t)n; size *= 2)
+        ;
+    if (n > MAP_INLINE) {
+        hash = malloc(n * sizeof(*hash));
+        table = malloc(size * sizeof(*table));
+        if (hash == NULL || table == NULL) {
+            rc = oom(d);
+            goto done;
+        }
+    }
+    if (n <= 16) {
+        /* Small maps: every pair of hashes, no table. */
+        for (i = 0; i < n; i++) {
+            hash[i] = key_hash(&kv[2 * i], 2);
+            for (j = 0; j < i; j++)
+                if (hash[j] == hash[i] &&
+                    (rc = compare_keys(d, map, start, i, j, &compares)) != 0)
+                    goto done;
+        }
+        goto done;
+    }
+    /* Slots hold a key's index + 1; 0 is empty. */
+    memset(table, 0, size * sizeof(*table));
+    mask = size - 1;
+    for (i = 0; i < n; i++) {
+        hash[i] = key_hash(&kv[2 * i], 2);
+        for (j = hash[i] & mask; table[j] != 0; j = (j + 1) & mask)
+            if (hash[table[j] - 1] == hash[i] &&
+                (rc = compare_keys(d, map, start, i, table[j] - 1,
+                                   &compares)) != 0)
+                goto done;
+        table[j] = i + 1;
+    }
+done:
+    if (hash != inline_hash)
+        free(hash);
+    if (table != inline_table)
+        free(table);
+    return rc < 0 ? -1 : 0;
 }
 
 /* Decode one term at d->r into *root. */

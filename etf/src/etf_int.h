@@ -35,6 +35,16 @@ size_t utf8_encode(uint32_t cp, uint8_t *out);
 /* True when every character of valid UTF-8 text is at most U+00FF. */
 bool utf8_is_latin1(const uint8_t *p, size_t len);
 
+/* True when the 8 bytes at p are all ASCII. */
+static inline bool
+ascii8(const uint8_t *p)
+{
+    uint64_t w;
+
+    memcpy(&w, p, 8);
+    return (w & 0x8080808080808080ULL) == 0;
+}
+
 static inline uint16_t
 get16(const uint8_t *p)
 {
@@ -79,5 +89,39 @@ put64(uint8_t *p, uint64_t v)
 
 /* Copy len bytes into the arena, with a NUL after them. */
 char *etf_arena_strdup(etf_arena *a, const void *p, size_t len);
+
+#define ARENA_ALIGN 16
+
+struct arena_block {
+    struct arena_block *next;
+    size_t size; /* bytes of data */
+    size_t used;
+    _Alignas(16) unsigned char data[];
+};
+
+/* Blocks in the order they were made; cur is the one being filled, the
+ * ones after it are free for reuse after a reset. */
+struct etf_arena {
+    struct arena_block *first, *cur, *last;
+    size_t next_size;
+    size_t total;
+};
+
+/* etf_arena_alloc, with the common case inline: room in the current
+ * block. */
+static inline void *
+arena_alloc(etf_arena *a, size_t n)
+{
+    struct arena_block *b = a->cur;
+    size_t r = (n + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
+    void *p;
+
+    if (b == NULL || n == 0 || n > SIZE_MAX / 2 || b->size - b->used < r)
+        return etf_arena_alloc(a, n);
+    p = b->data + b->used;
+    b->used += r;
+    a->total += r;
+    return p;
+}
 
 #endif

@@ -42,16 +42,6 @@ utf8_decode(const uint8_t *p, size_t n, uint32_t *cp)
     return len;
 }
 
-/* True when the 8 bytes at p are all ASCII. */
-static inline bool
-ascii8(const uint8_t *p)
-{
-    uint64_t w;
-
-    memcpy(&w, p, 8);
-    return (w & 0x8080808080808080ULL) == 0;
-}
-
 /*
  * The validator is a DFA whose transitions for one byte class are packed
  * in a 64-bit row: a state is a bit offset (a multiple of 6) and the next
