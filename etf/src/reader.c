@@ -774,11 +774,11 @@ etf_read_local(etf_reader *r, const uint8_t **out, size_t *len)
     return 0;
 }
 
-int
-etf_skip(etf_reader *r)
+/* Skip the term at r, adding the terms it holds to *pending; any term,
+ * and every error. */
+static int
+skip_any(etf_reader *r, uint64_t *pending)
 {
-    size_t start = r->pos;
-    uint64_t pending = 1; /* terms still to skip */
     etf_type t;
     etf_intv iv;
     etf_atomv av;
@@ -793,69 +793,142 @@ etf_skip(etf_reader *r)
     double d;
     int rc;
 
+    if (etf_peek(r, &t) < 0)
+        return -1;
+    switch (t) {
+    case ETF_T_INTEGER:
+        return etf_read_integer(r, &iv);
+    case ETF_T_FLOAT:
+        return etf_read_double(r, &d);
+    case ETF_T_ATOM:
+        return etf_read_atom(r, &av);
+    case ETF_T_TUPLE:
+        if ((rc = etf_read_tuple_header(r, &n)) == 0)
+            *pending += n;
+        return rc;
+    case ETF_T_NIL:
+        return etf_read_nil(r);
+    case ETF_T_STRING:
+        return etf_read_string(r, &bp, &bl);
+    case ETF_T_LIST:
+        if ((rc = etf_read_list_header(r, &n)) == 0)
+            *pending += (uint64_t)n + 1;
+        return rc;
+    case ETF_T_BINARY:
+        return etf_read_binary(r, &bp, &bl, &bits);
+    case ETF_T_MAP:
+        if ((rc = etf_read_map_header(r, &n)) == 0)
+            *pending += 2 * (uint64_t)n;
+        return rc;
+    case ETF_T_PID:
+        return etf_read_pid(r, &pv);
+    case ETF_T_PORT:
+        return etf_read_port(r, &ov);
+    case ETF_T_REF:
+        return etf_read_ref(r, &rv);
+    case ETF_T_EXPORT:
+        return etf_read_export(r, &av, &av, &n);
+    case ETF_T_FUN:
+        rc = etf_read_fun(r, &fv);
+        if (rc == 0)
+            *pending += (uint64_t)fv.numfree + fv.creator_is_term;
+        return rc;
+    case ETF_T_LOCAL:
+        return etf_read_local(r, &bp, &bl);
+    default:
+        return FAIL(r, ETF_E_TAG, r->pos,
+                    "compressed term at byte %zu inside a term", r->pos);
+    }
+}
+
+/*
+ * skip_any for the common terms, read straight from the buffer. It only
+ * takes the way where the term is well formed: anything else goes to
+ * skip_any, which reads the term again and reports the error. Returns the
+ * bytes the term takes, 0 for skip_any.
+ */
+static inline size_t
+skip_common(const uint8_t *b, size_t left, uint64_t *pending)
+{
+    uint64_t bits, n;
+    size_t chars;
+    double d;
+
+    if (left < 2)
+        return 0;
+    switch (b[0]) {
+    case TAG_SMALL_INTEGER_EXT:
+        return 2;
+    case TAG_INTEGER_EXT:
+        return left >= 5 ? 5 : 0;
+    case TAG_SMALL_BIG_EXT:
+        return left >= 3 && left - 3 >= b[1] ? 3 + (size_t)b[1] : 0;
+    case TAG_NEW_FLOAT_EXT:
+        if (left < 9)
+            return 0;
+        bits = get64(b + 1);
+        memcpy(&d, &bits, sizeof(d));
+        return isfinite(d) ? 9 : 0;
+    case TAG_SMALL_ATOM_UTF8_EXT:
+        /* At most 255 bytes, so at most 255 characters. */
+        n = b[1];
+        return left - 2 >= n && utf8_valid(b + 2, n, NULL) ? 2 + n : 0;
+    case TAG_ATOM_UTF8_EXT:
+        if (left < 3 || left - 3 < (n = get16(b + 1)) ||
+            !utf8_valid(b + 3, n, &chars) || chars > ETF_MAX_ATOM_CHARS)
+            return 0;
+        return 3 + n;
+    case TAG_SMALL_ATOM_EXT:
+        return left - 2 >= b[1] ? 2 + (size_t)b[1] : 0;
+    case TAG_ATOM_EXT:
+        if (left < 3 || (n = get16(b + 1)) > ETF_MAX_ATOM_CHARS || left - 3 < n)
+            return 0;
+        return 3 + n;
+    case TAG_SMALL_TUPLE_EXT:
+        /* each element takes at least a byte */
+        if (left - 2 < b[1])
+            return 0;
+        *pending += b[1];
+        return 2;
+    case TAG_NIL_EXT:
+        return 1;
+    case TAG_STRING_EXT:
+        if (left < 3 || left - 3 < (n = get16(b + 1)))
+            return 0;
+        return 3 + n;
+    case TAG_LIST_EXT:
+        /* the elements and the tail */
+        if (left < 5 || left - 5 < (n = get32(b + 1)) + 1)
+            return 0;
+        *pending += n + 1;
+        return 5;
+    case TAG_BINARY_EXT:
+        if (left < 5 || left - 5 < (n = get32(b + 1)))
+            return 0;
+        return 5 + n;
+    case TAG_MAP_EXT:
+        if (left < 5 || (left - 5) / 2 < (n = get32(b + 1)))
+            return 0;
+        *pending += 2 * n;
+        return 5;
+    }
+    return 0;
+}
+
+int
+etf_skip(etf_reader *r)
+{
+    size_t start = r->pos, n;
+    uint64_t pending = 1; /* terms still to skip */
+
     /* Every compound term adds its children to the count; each child takes
      * at least one byte, which the header reads have checked. */
     while (pending > 0) {
         pending--;
-        if (etf_peek(r, &t) < 0)
-            goto fail;
-        switch (t) {
-        case ETF_T_INTEGER:
-            rc = etf_read_integer(r, &iv);
-            break;
-        case ETF_T_FLOAT:
-            rc = etf_read_double(r, &d);
-            break;
-        case ETF_T_ATOM:
-            rc = etf_read_atom(r, &av);
-            break;
-        case ETF_T_TUPLE:
-            rc = etf_read_tuple_header(r, &n);
-            pending += n;
-            break;
-        case ETF_T_NIL:
-            rc = etf_read_nil(r);
-            break;
-        case ETF_T_STRING:
-            rc = etf_read_string(r, &bp, &bl);
-            break;
-        case ETF_T_LIST:
-            rc = etf_read_list_header(r, &n);
-            pending += (uint64_t)n + 1;
-            break;
-        case ETF_T_BINARY:
-            rc = etf_read_binary(r, &bp, &bl, &bits);
-            break;
-        case ETF_T_MAP:
-            rc = etf_read_map_header(r, &n);
-            pending += 2 * (uint64_t)n;
-            break;
-        case ETF_T_PID:
-            rc = etf_read_pid(r, &pv);
-            break;
-        case ETF_T_PORT:
-            rc = etf_read_port(r, &ov);
-            break;
-        case ETF_T_REF:
-            rc = etf_read_ref(r, &rv);
-            break;
-        case ETF_T_EXPORT:
-            rc = etf_read_export(r, &av, &av, &n);
-            break;
-        case ETF_T_FUN:
-            rc = etf_read_fun(r, &fv);
-            if (rc == 0)
-                pending += (uint64_t)fv.numfree + fv.creator_is_term;
-            break;
-        case ETF_T_LOCAL:
-            rc = etf_read_local(r, &bp, &bl);
-            break;
-        default:
-            rc = FAIL(r, ETF_E_TAG, r->pos,
-                      "compressed term at byte %zu inside a term", r->pos);
-            break;
-        }
-        if (rc < 0)
+        n = skip_common(r->buf + r->pos, r->len - r->pos, &pending);
+        if (n > 0)
+            r->pos += n;
+        else if (skip_any(r, &pending) < 0)
             goto fail;
         /* Cheap bound: what is still pending cannot fit what is left. */
         if (pending > r->len - r->pos) {
