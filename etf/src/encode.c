@@ -2,6 +2,7 @@
  * Encode a term tree, iteratively, in the forms OTP's term_to_binary
  * chooses, so that our bytes match the BEAM's for the same term.
  */
+#include <math.h>
 #include <stdlib.h>
 #include <zlib.h>
 
@@ -115,6 +116,114 @@ fun_header(struct encoder *e, const etf_term *t)
     return epush(e, fn->free, fn->numfree, size_at);
 }
 
+/* Room for n bytes at the writer's position, or NULL: then the writer's
+ * own functions take over (to grow, measure or fail). */
+static inline uint8_t *
+room(etf_writer *w, size_t n)
+{
+    if (w->buf == NULL || w->full || w->cap - w->pos < n)
+        return NULL;
+    return w->buf + w->pos;
+}
+
+/* A tag and a 32-bit count, straight into the buffer when it has room. */
+static inline int
+head32(etf_writer *w, uint8_t tag, uint32_t n)
+{
+    uint8_t *o = room(w, 5);
+    uint8_t b[5];
+
+    if (o == NULL) {
+        b[0] = tag;
+        put32(b + 1, n);
+        return etf_write_raw(w, b, 5);
+    }
+    o[0] = tag;
+    put32(o + 1, n);
+    w->pos += 5;
+    return 0;
+}
+
+/* encode_one for the common terms, written straight into the buffer when
+ * it has room; returns 1 for what it leaves to encode_one. */
+static inline int
+encode_common(struct encoder *e, const etf_term *t)
+{
+    etf_writer *w = e->w;
+    uint64_t bits;
+    uint8_t *o;
+
+    switch (t->kind) {
+    case ETF_INT:
+        if (t->v.i >= 0 && t->v.i <= 255 && (o = room(w, 2)) != NULL) {
+            o[0] = TAG_SMALL_INTEGER_EXT;
+            o[1] = (uint8_t)t->v.i;
+            w->pos += 2;
+            return 0;
+        }
+        if (t->v.i >= INT32_MIN && t->v.i <= INT32_MAX &&
+            (o = room(w, 5)) != NULL) {
+            o[0] = TAG_INTEGER_EXT;
+            put32(o + 1, (uint32_t)(int32_t)t->v.i);
+            w->pos += 5;
+            return 0;
+        }
+        return etf_write_int64(w, t->v.i);
+    case ETF_BIG:
+        return etf_write_bignum(w, t->aux != 0, t->v.bytes, t->len);
+    case ETF_ATOM:
+        return etf_write_atom(w, t->v.str, t->len);
+    case ETF_FLOAT:
+        if (w->old_floats || !isfinite(t->v.f) || (o = room(w, 9)) == NULL)
+            return 1;
+        memcpy(&bits, &t->v.f, sizeof(bits));
+        o[0] = TAG_NEW_FLOAT_EXT;
+        put64(o + 1, bits);
+        w->pos += 9;
+        return 0;
+    case ETF_NIL:
+        if ((o = room(w, 1)) == NULL)
+            return 1;
+        o[0] = TAG_NIL_EXT;
+        w->pos += 1;
+        return 0;
+    case ETF_TUPLE:
+        if (t->len > 255 || (o = room(w, 2)) == NULL)
+            return 1;
+        o[0] = TAG_SMALL_TUPLE_EXT;
+        o[1] = (uint8_t)t->len;
+        w->pos += 2;
+        return t->len ? epush(e, t->v.elems, t->len, SIZE_MAX) : 0;
+    case ETF_LIST:
+        if (t->len == 0)
+            return 1;
+        CHECK(w, head32(w, TAG_LIST_EXT, t->len));
+        return epush(e, t->v.elems, t->len + 1, SIZE_MAX);
+    case ETF_MAP:
+        CHECK(w, head32(w, TAG_MAP_EXT, t->len));
+        return t->len ? epush(e, t->v.elems, 2 * t->len, SIZE_MAX) : 0;
+    case ETF_BINARY:
+        if (t->aux != 8 || (o = room(w, 5 + (size_t)t->len)) == NULL)
+            return 1;
+        o[0] = TAG_BINARY_EXT;
+        put32(o + 1, t->len);
+        if (t->len > 0)
+            memcpy(o + 5, t->v.bytes, t->len);
+        w->pos += 5 + (size_t)t->len;
+        return 0;
+    case ETF_STRING:
+        if (t->len == 0 || t->len > STRING_EXT_MAX ||
+            (o = room(w, 3 + (size_t)t->len)) == NULL)
+            return 1;
+        o[0] = TAG_STRING_EXT;
+        put16(o + 1, t->len);
+        memcpy(o + 3, t->v.bytes, t->len);
+        w->pos += 3 + (size_t)t->len;
+        return 0;
+    }
+    return 1;
+}
+
 /* Write the head of t; containers push their elements. */
 static int
 encode_one(struct encoder *e, const etf_term *t)
@@ -124,7 +233,10 @@ encode_one(struct encoder *e, const etf_term *t)
     const etf_port *port;
     const etf_ref *ref;
     const etf_export *ex;
+    int rc;
 
+    if ((rc = encode_common(e, t)) <= 0)
+        return rc;
     switch (t->kind) {
     case ETF_INT:
     case ETF_BIG:

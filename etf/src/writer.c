@@ -243,10 +243,10 @@ int
 etf_write_atom(etf_writer *w, const char *utf8, size_t len)
 {
     const uint8_t *s = (const uint8_t *)utf8;
-    size_t chars, i, n;
+    size_t chars, i, n, wide;
     bool latin1;
     int rc;
-    uint8_t *o;
+    uint8_t *o, next;
 
     if (!utf8_check(s, len, &chars, &latin1))
         return etf_fail(&w->err, ETF_E_UTF8, w->pos, "atom is not valid UTF-8");
@@ -264,14 +264,14 @@ etf_write_atom(etf_writer *w, const char *utf8, size_t len)
             memcpy(o + 3, s, len);
             return 0;
         }
-        /* Valid UTF-8 of U+0000..U+00FF: ASCII, or C2/C3 and one more. */
+        /* Valid UTF-8 of U+0000..U+00FF: ASCII, or C2/C3 and one more.
+         * Without a branch per character, which random text mispredicts:
+         * an ASCII byte reads itself as the "next" one. */
         for (i = 0, n = 3; i < len; n++) {
-            if (s[i] < 0x80) {
-                o[n] = s[i++];
-            } else {
-                o[n] = (uint8_t)(((s[i] & 3) << 6) | (s[i + 1] & 0x3F));
-                i += 2;
-            }
+            wide = s[i] >> 7;
+            next = s[i + wide];
+            o[n] = wide ? (uint8_t)(((s[i] & 3) << 6) | (next & 0x3F)) : s[i];
+            i += 1 + wide;
         }
         return 0;
     }
