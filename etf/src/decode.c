@@ -334,6 +334,43 @@ slots(struct decoder *d, size_t n)
     return arena_alloc(d->a, n * sizeof(etf_term));
 }
 
+/* An atom at b in one of its four common forms, well formed: its view in
+ * *av and the bytes it takes; 0 for anything else, which decode_any reads
+ * again to report. */
+static inline size_t
+atom_common(const uint8_t *b, size_t left, etf_atomv *av)
+{
+    size_t n, chars;
+
+    if (left < 2)
+        return 0;
+    switch (b[0]) {
+    case TAG_SMALL_ATOM_UTF8_EXT:
+        /* At most 255 bytes, so at most 255 characters. */
+        if (left - 2 < (n = b[1]) || !utf8_valid(b + 2, n, NULL))
+            return 0;
+        *av = (etf_atomv){.p = (const char *)b + 2, .len = n};
+        return 2 + n;
+    case TAG_ATOM_UTF8_EXT:
+        if (left < 3 || left - 3 < (n = get16(b + 1)) ||
+            !utf8_valid(b + 3, n, &chars) || chars > ETF_MAX_ATOM_CHARS)
+            return 0;
+        *av = (etf_atomv){.p = (const char *)b + 3, .len = n};
+        return 3 + n;
+    case TAG_SMALL_ATOM_EXT:
+        if (left - 2 < (n = b[1]))
+            return 0;
+        *av = (etf_atomv){.p = (const char *)b + 2, .len = n, .latin1 = true};
+        return 2 + n;
+    case TAG_ATOM_EXT:
+        if (left < 3 || (n = get16(b + 1)) > ETF_MAX_ATOM_CHARS || left - 3 < n)
+            return 0;
+        *av = (etf_atomv){.p = (const char *)b + 3, .len = n, .latin1 = true};
+        return 3 + n;
+    }
+    return 0;
+}
+
 /*
  * decode_any for the common terms, read straight from the buffer. It only
  * ever takes the way where the term is well formed: whatever it does not
@@ -345,9 +382,14 @@ decode_one(struct decoder *d, etf_term *t)
 {
     etf_reader *r = &d->r;
     const uint8_t *b = r->buf + r->pos;
-    size_t left = r->len - r->pos, n, chars;
-    etf_atomv av;
+    size_t left = r->len - r->pos, n, k, i;
+    const uint8_t *q;
+    etf_atomv av, fv;
     etf_term *elems;
+    etf_pid *pid;
+    etf_port *port;
+    etf_ref *ref;
+    etf_export *ex;
     uint64_t bits;
     uint8_t *copy;
     double f;
@@ -383,32 +425,70 @@ decode_one(struct decoder *d, etf_term *t)
         r->pos += 9;
         return 0;
     case TAG_SMALL_ATOM_UTF8_EXT:
-        /* At most 255 bytes, so at most 255 characters. */
-        n = b[1];
-        if (left - 2 < n || !utf8_valid(b + 2, n, NULL))
-            break;
-        av = (etf_atomv){.p = (const char *)b + 2, .len = n, .latin1 = false};
-        r->pos += 2 + n;
-        return set_atom(d, t, &av);
     case TAG_ATOM_UTF8_EXT:
-        if (left < 3 || left - 3 < (n = get16(b + 1)) ||
-            !utf8_valid(b + 3, n, &chars) || chars > ETF_MAX_ATOM_CHARS)
-            break;
-        av = (etf_atomv){.p = (const char *)b + 3, .len = n, .latin1 = false};
-        r->pos += 3 + n;
-        return set_atom(d, t, &av);
     case TAG_SMALL_ATOM_EXT:
-        if (left - 2 < (n = b[1]))
-            break;
-        av = (etf_atomv){.p = (const char *)b + 2, .len = n, .latin1 = true};
-        r->pos += 2 + n;
-        return set_atom(d, t, &av);
     case TAG_ATOM_EXT:
-        if (left < 3 || (n = get16(b + 1)) > ETF_MAX_ATOM_CHARS || left - 3 < n)
+        if ((k = atom_common(b, left, &av)) == 0)
             break;
-        av = (etf_atomv){.p = (const char *)b + 3, .len = n, .latin1 = true};
-        r->pos += 3 + n;
+        r->pos += k;
         return set_atom(d, t, &av);
+    case TAG_NEW_PID_EXT:
+        if ((k = atom_common(b + 1, left - 1, &av)) == 0 || left - 1 - k < 12)
+            break;
+        if ((pid = arena_alloc(d->a, sizeof(*pid))) == NULL)
+            return oom(d);
+        q = b + 1 + k;
+        pid->id = get32(q);
+        pid->serial = get32(q + 4);
+        pid->creation = get32(q + 8);
+        *t = (etf_term){.kind = ETF_PID, .v.pid = pid};
+        r->pos += 1 + k + 12;
+        return set_atom(d, &pid->node, &av);
+    case TAG_NEW_PORT_EXT:
+    case TAG_V4_PORT_EXT:
+        /* 32-bit id and creation, or 64-bit id and 32-bit creation */
+        n = b[0] == TAG_NEW_PORT_EXT ? 8 : 12;
+        if ((k = atom_common(b + 1, left - 1, &av)) == 0 || left - 1 - k < n)
+            break;
+        if ((port = arena_alloc(d->a, sizeof(*port))) == NULL)
+            return oom(d);
+        q = b + 1 + k;
+        port->id = n == 8 ? get32(q) : get64(q);
+        port->creation = get32(q + n - 4);
+        *t = (etf_term){.kind = ETF_PORT, .v.port = port};
+        r->pos += 1 + k + n;
+        return set_atom(d, &port->node, &av);
+    case TAG_NEWER_REFERENCE_EXT:
+        /* Len, node, a 32-bit creation and Len id words, at most five */
+        if (left < 3 || (n = get16(b + 1)) > ETF_MAX_REF_WORDS ||
+            (k = atom_common(b + 3, left - 3, &av)) == 0 ||
+            left - 3 - k < 4 + 4 * n)
+            break;
+        if ((ref = arena_alloc(d->a, sizeof(*ref))) == NULL)
+            return oom(d);
+        q = b + 3 + k;
+        ref->creation = get32(q);
+        ref->len = (uint32_t)n;
+        memset(ref->id, 0, sizeof(ref->id));
+        for (i = 0; i < n; i++)
+            ref->id[i] = get32(q + 4 + 4 * i);
+        *t = (etf_term){.kind = ETF_REF, .v.ref = ref};
+        r->pos += 3 + k + 4 + 4 * n;
+        return set_atom(d, &ref->node, &av);
+    case TAG_EXPORT_EXT:
+        /* Module, function and an arity that is a small integer */
+        if ((k = atom_common(b + 1, left - 1, &av)) == 0 ||
+            (n = atom_common(b + 1 + k, left - 1 - k, &fv)) == 0 ||
+            left - 1 - k - n < 2 || b[1 + k + n] != TAG_SMALL_INTEGER_EXT)
+            break;
+        if ((ex = arena_alloc(d->a, sizeof(*ex))) == NULL)
+            return oom(d);
+        ex->arity = b[1 + k + n + 1];
+        *t = (etf_term){.kind = ETF_EXPORT, .v.exp = ex};
+        r->pos += 1 + k + n + 2;
+        if (set_atom(d, &ex->module, &av) < 0)
+            return -1;
+        return set_atom(d, &ex->function, &fv);
     case TAG_SMALL_TUPLE_EXT:
         n = b[1];
         if (n == 0) {
@@ -487,21 +567,32 @@ load64(const uint8_t *p)
     return w;
 }
 
+static inline uint64_t
+rotl(uint64_t w, unsigned k)
+{
+    return (w << k) | (w >> (64 - k));
+}
+
 /* The length of p and up to 24 of its bytes: the first, middle and last
- * eight. */
-static uint64_t
+ * eight (fewer, overlapping, when it is shorter). One multiply: a key's
+ * hash is mostly compared with a few others, not spread over a table. */
+static inline uint64_t
 hash_bytes(uint64_t h, const uint8_t *p, size_t n)
 {
-    uint64_t w = 0;
-    size_t i;
+    uint32_t a, b;
 
-    h = mix(h, n);
-    if (n >= 8)
-        return mix(mix(mix(h, load64(p)), load64(p + n / 2 - 4)),
-                   load64(p + n - 8));
-    for (i = 0; i < n; i++)
-        w = (w << 8) | p[i];
-    return mix(h, w);
+    h ^= n;
+    if (n >= 8) {
+        h ^= load64(p) ^ rotl(load64(p + n / 2 - 4), 21) ^
+             rotl(load64(p + n - 8), 42);
+    } else if (n >= 4) {
+        memcpy(&a, p, 4);
+        memcpy(&b, p + n - 4, 4);
+        h ^= ((uint64_t)a << 32 | b) << 3;
+    } else if (n > 0) {
+        h ^= (uint64_t)(p[0] | p[n / 2] << 8 | p[n - 1] << 16) << 3;
+    }
+    return mix(h, 0);
 }
 
 /*
@@ -557,6 +648,17 @@ key_hash(const etf_term *k, unsigned depth)
     default:
         return mix(k->kind, 0);
     }
+}
+
+/* key_hash of a map's key, with the common kinds inline. */
+static inline uint64_t
+map_key_hash(const etf_term *k)
+{
+    if (k->kind == ETF_INT)
+        return mix(ETF_INT, (uint64_t)k->v.i);
+    if (k->kind == ETF_ATOM)
+        return hash_bytes(ETF_ATOM, (const uint8_t *)k->v.str, k->len);
+    return key_hash(k, 2);
 }
 
 /* The old way: sort a copy of the pairs (so the decoded order is kept) and
@@ -635,7 +737,7 @@ check_map(struct decoder *d, etf_term *map, size_t start)
     if (n <= 16) {
         /* Small maps: every pair of hashes, no table. */
         for (i = 0; i < n; i++) {
-            hash[i] = key_hash(&kv[2 * i], 2);
+            hash[i] = map_key_hash(&kv[2 * i]);
             for (j = 0; j < i; j++)
                 if (hash[j] == hash[i] &&
                     (rc = compare_keys(d, map, start, i, j, &compares)) != 0)
@@ -647,7 +749,7 @@ check_map(struct decoder *d, etf_term *map, size_t start)
     memset(table, 0, size * sizeof(*table));
     mask = size - 1;
     for (i = 0; i < n; i++) {
-        hash[i] = key_hash(&kv[2 * i], 2);
+        hash[i] = map_key_hash(&kv[2 * i]);
         for (j = hash[i] & mask; table[j] != 0; j = (j + 1) & mask)
             if (hash[table[j] - 1] == hash[i] &&
                 (rc = compare_keys(d, map, start, i, table[j] - 1,
@@ -661,6 +763,33 @@ done:
     if (table != inline_table)
         free(table);
     return rc < 0 ? -1 : 0;
+}
+
+/* Fill the slots of f from its next on while the input holds integers,
+ * without a dispatch or a trip round decode_tree each: lists of integers
+ * are common. Returns the new f->next. */
+static inline uint32_t
+int_run(struct decoder *d, struct frame *f)
+{
+    const uint8_t *b = d->r.buf;
+    size_t p = d->r.pos, len = d->r.len;
+    uint32_t i;
+
+    for (i = f->next; i < f->count; i++) {
+        if (len - p >= 2 && b[p] == TAG_SMALL_INTEGER_EXT) {
+            f->elems[i] = (etf_term){.kind = ETF_INT, .v.i = b[p + 1]};
+            p += 2;
+        } else if (len - p >= 5 && b[p] == TAG_INTEGER_EXT) {
+            f->elems[i] =
+                (etf_term){.kind = ETF_INT, .v.i = (int32_t)get32(b + p + 1)};
+            p += 5;
+        } else {
+            break;
+        }
+    }
+    d->r.pos = p;
+    f->next = i;
+    return i;
 }
 
 /* Decode one term at d->r into *root. */
@@ -678,7 +807,7 @@ decode_tree(struct decoder *d, etf_term *root)
             if (d->depth == 0)
                 return 0;
             f = &d->stack[d->depth - 1];
-            if (f->next < f->count)
+            if (f->next < f->count && int_run(d, f) < f->count)
                 break;
             if (f->owner->kind == ETF_MAP &&
                 check_map(d, f->owner, f->start) < 0)
