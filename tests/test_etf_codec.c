@@ -667,6 +667,71 @@ test_pids_ports_refs(void **state)
     etf_arena_free(a);
 }
 
+/* Every proper prefix of a well-formed term is refused as cut short. */
+static void
+prefixes_fail(const uint8_t *in, size_t len)
+{
+    etf_arena *a = etf_arena_new();
+    etf_error e;
+    size_t n;
+
+    for (n = 1; n < len; n++) {
+        memset(&e, 0, sizeof(e));
+        if (etf_decode(a, in, n, NULL, NULL, &e) != NULL)
+            fail_msg("a prefix of %zu bytes of %zu decoded", n, len);
+        if (e.code != ETF_E_TRUNCATED && e.code != ETF_E_LENGTH)
+            fail_msg("a prefix of %zu bytes refused with %s", n,
+                     etf_strerror(e.code));
+    }
+    etf_arena_free(a);
+}
+
+/* The decoder's quick reads of common terms give way to the full ones on
+ * anything amiss, with the same errors. */
+static void
+test_quick_paths(void **state)
+{
+    etf_arena *a = etf_arena_new();
+    etf_term *t;
+
+    (void)state;
+    prefixes_fail(
+        BL(131, 88, 119, 3, 'a', '@', 'h', 0, 0, 0, 9, 0, 0, 0, 0, 0, 0, 0, 7));
+    prefixes_fail(BL(131, 89, 115, 3, 'a', '@', 'h', 0, 0, 0, 9, 0, 0, 0, 7));
+    prefixes_fail(BL(131, 120, 118, 0, 3, 'a', '@', 'h', 0, 0, 1, 0, 0, 0, 0, 9,
+                     0, 0, 0, 7));
+    prefixes_fail(BL(131, 90, 0, 2, 100, 0, 3, 'a', '@', 'h', 0, 0, 0, 7, 0, 0,
+                     0, 1, 0, 0, 0, 2));
+    prefixes_fail(BL(131, 113, 119, 1, 'm', 100, 0, 1, 'f', 97, 2));
+    prefixes_fail(BL(131, 108, 0, 0, 0, 3, 97, 1, 98, 255, 255, 255, 251, 110,
+                     1, 0, 7, 106));
+    prefixes_fail(
+        BL(131, 104, 3, 98, 0, 0, 1, 44, 97, 5, 70, 63, 240, 0, 0, 0, 0, 0, 0));
+    prefixes_fail(BL(131, 116, 0, 0, 0, 1, 119, 1, 'k', 109, 0, 0, 0, 2, 1, 2));
+    prefixes_fail(BL(131, 107, 0, 3, 1, 2, 3));
+    /* A node or atom that is not UTF-8, a node that is not an atom. */
+    reject(BL(131, 88, 119, 2, 0xC3, 0x28, 0, 0, 0, 9, 0, 0, 0, 0, 0, 0, 0, 7),
+           ETF_E_UTF8);
+    reject(BL(131, 113, 119, 1, 'm', 119, 1, 0xFF, 97, 2), ETF_E_UTF8);
+    reject(BL(131, 89, 97, 1, 0, 0, 0, 9, 0, 0, 0, 7), ETF_E_NODE);
+    /* An export's arity may come as INTEGER_EXT, not as a negative one. */
+    t = dec(a, BL(131, 113, 119, 1, 'm', 119, 1, 'f', 98, 0, 0, 1, 0));
+    assert_int_equal(t->v.exp->arity, 256);
+    reject(BL(131, 113, 119, 1, 'm', 119, 1, 'f', 98, 255, 255, 255, 255),
+           ETF_E_RANGE);
+    /* Integers in a run, then something else. */
+    t = dec(a, BL(131, 108, 0, 0, 0, 4, 97, 1, 98, 255, 255, 255, 251, 97, 3,
+                  119, 1, 'x', 98, 0, 0, 1, 0));
+    assert_int_equal(t->kind, ETF_LIST);
+    assert_int_equal(t->v.elems[1].v.i, -5);
+    assert_int_equal(t->v.elems[3].kind, ETF_ATOM);
+    assert_int_equal(t->v.elems[4].v.i, 256);
+    /* NaN and infinity are refused, as NEW_FLOAT_EXT or in a tuple. */
+    reject(BL(131, 104, 1, 70, 127, 240, 0, 0, 0, 0, 0, 0), ETF_E_FLOAT);
+    reject(BL(131, 70, 127, 248, 0, 0, 0, 0, 0, 0), ETF_E_FLOAT);
+    etf_arena_free(a);
+}
+
 static void
 test_funs(void **state)
 {
@@ -1052,6 +1117,7 @@ main(void)
         cmocka_unit_test(test_local_and_old_creations),
         cmocka_unit_test(test_borrow),
         cmocka_unit_test(test_pids_ports_refs),
+        cmocka_unit_test(test_quick_paths),
         cmocka_unit_test(test_funs),
         cmocka_unit_test(test_compressed),
         cmocka_unit_test(test_whole_input),

@@ -243,10 +243,10 @@ int
 etf_write_atom(etf_writer *w, const char *utf8, size_t len)
 {
     const uint8_t *s = (const uint8_t *)utf8;
-    size_t chars, i, n, wide;
+    size_t chars, i, n, cont;
     bool latin1;
     int rc;
-    uint8_t *o, next;
+    uint8_t *o, c, lead;
 
     if (!utf8_check(s, len, &chars, &latin1))
         return etf_fail(&w->err, ETF_E_UTF8, w->pos, "atom is not valid UTF-8");
@@ -264,14 +264,16 @@ etf_write_atom(etf_writer *w, const char *utf8, size_t len)
             memcpy(o + 3, s, len);
             return 0;
         }
-        /* Valid UTF-8 of U+0000..U+00FF: ASCII, or C2/C3 and one more.
-         * Without a branch per character, which random text mispredicts:
-         * an ASCII byte reads itself as the "next" one. */
-        for (i = 0, n = 3; i < len; n++) {
-            wide = s[i] >> 7;
-            next = s[i + wide];
-            o[n] = wide ? (uint8_t)(((s[i] & 3) << 6) | (next & 0x3F)) : s[i];
-            i += 1 + wide;
+        /* Valid UTF-8 of U+0000..U+00FF: ASCII, or C2/C3 and a
+         * continuation byte. A byte at a time and without a branch, which
+         * random text would mispredict: a continuation byte steps back
+         * over its lead's slot and writes the character there. */
+        for (i = 0, n = 3, lead = 0; i < len; i++) {
+            c = s[i];
+            cont = (c & 0xC0) == 0x80;
+            n -= cont;
+            o[n++] = cont ? (uint8_t)(((lead & 3) << 6) | (c & 0x3F)) : c;
+            lead = c;
         }
         return 0;
     }
