@@ -262,7 +262,8 @@ again:
             return oom(d);
         ref->creation = rv.creation;
         ref->len = rv.len;
-        memcpy(ref->id, rv.id, sizeof(ref->id));
+        /* only the first len words were read */
+        memcpy(ref->id, rv.id, rv.len * sizeof(ref->id[0]));
         return set_atom(d, &ref->node, &rv.node);
     }
     case ETF_T_EXPORT: {

@@ -267,27 +267,29 @@ utf8_check(const uint8_t *p, size_t len, size_t *chars, bool *latin1)
 {
     unsigned acc = 0;
     size_t i;
+    bool ascii;
 
     /* Short ASCII, the most common atom: a load or two, or a few bytes. */
     if (len <= 16) {
         if (len >= 8) {
-            if (!ascii8(p) || !ascii8(p + len - 8))
-                return utf8_check_scalar(p, len, chars, latin1);
+            ascii = ascii8(p) && ascii8(p + len - 8);
         } else {
             for (i = 0; i < len; i++)
                 acc |= p[i];
-            if (acc >= 0x80)
-                return utf8_check_scalar(p, len, chars, latin1);
+            ascii = acc < 0x80;
         }
-        if (chars != NULL)
-            *chars = len;
-        if (latin1 != NULL)
-            *latin1 = true;
-        return true;
+        if (ascii) {
+            if (chars != NULL)
+                *chars = len;
+            if (latin1 != NULL)
+                *latin1 = true;
+            return true;
+        }
     }
 #ifdef UTF8_AVX2
-    /* Shorter text: the DFA is done before a padded block is set up. */
-    if (len >= 24 && __builtin_cpu_supports("avx2"))
+    /* Anything else in one padded block or more: quicker than the DFA from
+     * a few multibyte characters on. */
+    if (len >= 4 && __builtin_cpu_supports("avx2"))
         return utf8_check_avx2(p, len, chars, latin1);
 #endif
     return utf8_check_scalar(p, len, chars, latin1);
