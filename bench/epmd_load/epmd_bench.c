@@ -397,6 +397,30 @@ server_stop(struct bench_server *s)
     }
 }
 
+/* Lookups at 1, 16 and 64 clients against a running server, with the
+ * server's CPU time per lookup. */
+static void
+bench_lookup_runs(struct bench_server *s, struct bench_result *r)
+{
+    for (int i = 0; i < 3; i++) {
+        double c0 = cpu_sec(s->pid), t0 = now_sec(), c1;
+
+        r->lookups[i] =
+            bench_lookups(s->port, bench_clients[i], &r->lookup_errors[i]);
+        c1 = cpu_sec(s->pid);
+        r->cpu_us[i] =
+            r->lookups[i] > 0
+                ? (c1 - c0) * 1e6 / (r->lookups[i] * (now_sec() - t0))
+                : 0;
+        printf("  %-5s lookups/s at %2d clients: %9.0f (%lu failed), server "
+               "CPU %.1f us per lookup\n",
+               s->label, bench_clients[i], r->lookups[i], r->lookup_errors[i],
+               r->cpu_us[i]);
+        fflush(stdout);
+        usleep(500000);
+    }
+}
+
 /* The floor server's loop: accept, read, answer, close, for ever. */
 static void
 floor_serve(int lfd, const uint8_t *resp, size_t len)
@@ -448,23 +472,7 @@ bench_floor(struct bench_server *s, struct bench_result *r)
     if (s->pid == 0)
         floor_serve(lfd, resp, len);
     close(lfd);
-    for (int i = 0; i < 3; i++) {
-        double c0 = cpu_sec(s->pid), t0 = now_sec(), c1;
-
-        r->lookups[i] =
-            bench_lookups(s->port, bench_clients[i], &r->lookup_errors[i]);
-        c1 = cpu_sec(s->pid);
-        r->cpu_us[i] =
-            r->lookups[i] > 0
-                ? (c1 - c0) * 1e6 / (r->lookups[i] * (now_sec() - t0))
-                : 0;
-        printf("  %-5s lookups/s at %2d clients: %9.0f (%lu failed), server "
-               "CPU %.1f us per lookup\n",
-               s->label, bench_clients[i], r->lookups[i], r->lookup_errors[i],
-               r->cpu_us[i]);
-        fflush(stdout);
-        usleep(500000);
-    }
+    bench_lookup_runs(s, r);
     server_stop(s);
     return 0;
 }
@@ -487,23 +495,7 @@ bench_one(struct bench_server *s, struct bench_result *r, int *fds)
         server_stop(s);
         return -1;
     }
-    for (int i = 0; i < 3; i++) {
-        double c0 = cpu_sec(s->pid), t0 = now_sec(), c1;
-
-        r->lookups[i] =
-            bench_lookups(s->port, bench_clients[i], &r->lookup_errors[i]);
-        c1 = cpu_sec(s->pid);
-        r->cpu_us[i] =
-            r->lookups[i] > 0
-                ? (c1 - c0) * 1e6 / (r->lookups[i] * (now_sec() - t0))
-                : 0;
-        printf("  %-5s lookups/s at %2d clients: %9.0f (%lu failed), server "
-               "CPU %.1f us per lookup\n",
-               s->label, bench_clients[i], r->lookups[i], r->lookup_errors[i],
-               r->cpu_us[i]);
-        fflush(stdout);
-        usleep(500000);
-    }
+    bench_lookup_runs(s, r);
     close(hold);
     n = bench_register_many(s->port, 1000, "a", fds, &r->reg1000_sec);
     r->reg1000_taken = n;
