@@ -582,6 +582,41 @@ test_local_and_old_creations(void **state)
     assert_non_null(t);
     assert_int_equal(t->kind, ETF_LOCAL);
     assert_int_equal(t->len, 3);
+    /* Its payload runs to the end of the input, so it is only ever the
+     * whole term: inside one, its bytes would swallow what follows. */
+    {
+        etf_error e;
+        etf_reader r;
+        etf_writer w;
+        etf_term tup, *el;
+        uint8_t out[16];
+
+        assert_null(etf_decode(a, BL(131, 108, 0, 0, 0, 1, 121, 1, 2, 3, 106),
+                               &local, NULL, &e));
+        assert_int_equal(e.code, ETF_E_TAG);
+        assert_int_equal(e.pos, 6);
+        etf_reader_init(&r, BL(131, 108, 0, 0, 0, 1, 121, 1, 2, 3, 106));
+        r.allow_local = true;
+        r.pos = 1;
+        assert_int_equal(etf_skip(&r), -1);
+        assert_int_equal(r.err.code, ETF_E_TAG);
+        etf_reader_init(&r, BL(131, 121, 1, 2, 3));
+        r.allow_local = true;
+        r.pos = 1;
+        assert_int_equal(etf_skip(&r), 0);
+        assert_int_equal(r.pos, 5);
+        /* and the encoder writes one only as the whole term */
+        el = etf_set_tuple(a, &tup, 1);
+        assert_non_null(el);
+        el[0] = *t;
+        etf_writer_init(&w, out, sizeof(out));
+        assert_int_equal(etf_encode(&tup, &w, NULL), -1);
+        assert_int_equal(w.err.code, ETF_E_TAG);
+        etf_writer_init(&w, out, sizeof(out));
+        assert_int_equal(etf_encode(t, &w, NULL), 0);
+        assert_int_equal(w.pos, 5);
+        assert_memory_equal(out, B(131, 121, 1, 2, 3), 5);
+    }
     /* One-byte creations of the old tags hold 2 bits. */
     reject(BL(131, 103, 100, 0, 3, 'a', '@', 'h', 0, 0, 0, 1, 0, 0, 0, 2, 255),
            ETF_E_NODE);

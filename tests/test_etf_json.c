@@ -1036,6 +1036,11 @@ typed_local(void **state)
     assert_int_equal(t->len, 3);
     expect_json(t, ETF_JSON_TYPED, "{\"local\":\"AQID\"}");
     roundtrip_typed(t);
+    /* Only as the whole term: its encoding runs to the end. */
+    expect_from_err("[{\"local\":\"AQID\"},1]", ETF_JSON_TYPED, ETF_E_JSON,
+                    "only be the whole term");
+    expect_from_err("{\"tuple\":[{\"local\":\"AQ==\"}]}", ETF_JSON_TYPED,
+                    ETF_E_JSON, "only be the whole term");
 }
 
 static void

@@ -802,6 +802,9 @@ static const struct error_case error_cases[] = {
     {"{a,\xff}", ETF_E_UTF8, 3},
     {"'\xc3\xa9\xed\xa0\x80'", ETF_E_UTF8, 3},
     {"-(a)", ETF_E_SYNTAX, 1},
+    /* LOCAL_EXT only as the whole term */
+    {"[#Local<1>,2]", ETF_E_SYNTAX, 0},
+    {"{#Local<1>}", ETF_E_SYNTAX, 0},
     /* U+0104 and U+4E2D are no atoms' letters; U+00A1 no token */
     {"\xc4\x84", ETF_E_SYNTAX, 0},
     {"{a, \xe4\xb8\xad}", ETF_E_SYNTAX, 4},

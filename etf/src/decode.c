@@ -310,6 +310,12 @@ again:
         return fn.numfree > 0 ? push(d, t, fun->free, fn.numfree, start) : 0;
     }
     case ETF_T_LOCAL:
+        /* Its payload runs to the end of the input: only a whole term. */
+        if (d->depth != 0)
+            return etf_fail(d->err, ETF_E_TAG, start + d->base,
+                            "LOCAL_EXT at byte %zu inside a term: it can "
+                            "only be a whole term",
+                            start + d->base);
         if (etf_read_local(r, &bp, &blen) < 0)
             return reader_fail(d);
         if ((copy = etf_arena_alloc(d->a, blen)) == NULL)

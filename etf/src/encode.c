@@ -283,6 +283,11 @@ encode_one(struct encoder *e, const etf_term *t)
     case ETF_FUN:
         return fun_header(e, t);
     case ETF_LOCAL:
+        /* Its payload runs to the end of the input: only a whole term. */
+        if (e->depth != 0 || e->nested != 0)
+            return etf_fail(&w->err, ETF_E_TAG, w->pos,
+                            "a LOCAL_EXT term can only be a whole term, "
+                            "not inside one");
         CHECK(w, etf_write_raw(w, (const uint8_t[]){TAG_LOCAL_EXT}, 1));
         return etf_write_raw(w, t->v.bytes, t->len);
     }

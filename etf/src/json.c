@@ -67,6 +67,7 @@ struct jctx {
     etf_json_form form;
     etf_arena *a; /* from JSON only */
     etf_error *err;
+    unsigned locals; /* LOCAL_EXT terms read (from JSON) */
 };
 
 static struct jpath
@@ -1809,6 +1810,7 @@ typed_object_from(struct jctx *c, const json_t *j, etf_term *t, unsigned lvl,
         if (b64_from(c, v, &data, &len, &kp) != 0)
             return -1;
         t->kind = KEY_IS("binary") ? ETF_BINARY : ETF_LOCAL;
+        c->locals += t->kind == ETF_LOCAL;
         t->aux = KEY_IS("binary") ? 8 : 0;
         t->len = (uint32_t)len;
         t->v.bytes = data;
@@ -1931,6 +1933,7 @@ etf_from_json(etf_arena *a, const struct json_t *j, etf_json_form form,
     c.form = form;
     c.a = a;
     c.err = err;
+    c.locals = 0;
     if (a == NULL || j == NULL ||
         (form != ETF_JSON_TYPED && form != ETF_JSON_PLAIN)) {
         jerr(&c, NULL, ETF_E_ARG, "no arena, no JSON, or an unknown form");
@@ -1943,6 +1946,13 @@ etf_from_json(etf_arena *a, const struct json_t *j, etf_json_form form,
     }
     if (from_json(&c, j, t, 0, NULL) != 0)
         return NULL;
+    /* A LOCAL_EXT payload runs to the end of its input: it can only be
+     * the whole term. */
+    if (c.locals > 1 || (c.locals == 1 && t->kind != ETF_LOCAL)) {
+        jerr(&c, NULL, ETF_E_JSON,
+             "a LOCAL_EXT term can only be the whole term, not inside one");
+        return NULL;
+    }
     return t;
 }
 

@@ -775,9 +775,9 @@ etf_read_local(etf_reader *r, const uint8_t **out, size_t *len)
 }
 
 /* Skip the term at r, adding the terms it holds to *pending; any term,
- * and every error. */
+ * and every error. whole: this term is the whole term being skipped. */
 static int
-skip_any(etf_reader *r, uint64_t *pending)
+skip_any(etf_reader *r, uint64_t *pending, bool whole)
 {
     etf_type t;
     etf_intv iv;
@@ -834,6 +834,12 @@ skip_any(etf_reader *r, uint64_t *pending)
             *pending += (uint64_t)fv.numfree + fv.creator_is_term;
         return rc;
     case ETF_T_LOCAL:
+        /* Its payload runs to the end of the input: only a whole term. */
+        if (!whole)
+            return FAIL(r, ETF_E_TAG, r->pos,
+                        "LOCAL_EXT at byte %zu inside a term: it can only "
+                        "be a whole term",
+                        r->pos);
         return etf_read_local(r, &bp, &bl);
     default:
         return FAIL(r, ETF_E_TAG, r->pos,
@@ -928,7 +934,7 @@ etf_skip(etf_reader *r)
         n = skip_common(r->buf + r->pos, r->len - r->pos, &pending);
         if (n > 0)
             r->pos += n;
-        else if (skip_any(r, &pending) < 0)
+        else if (skip_any(r, &pending, r->pos == start) < 0)
             goto fail;
         /* Cheap bound: what is still pending cannot fit what is left. */
         if (pending > r->len - r->pos) {

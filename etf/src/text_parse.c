@@ -101,6 +101,7 @@ typedef struct parser {
     /* the code points of the last string scanned */
     uint32_t *cps;
     size_t ncps, capcps;
+    unsigned locals; /* #Local<...> terms read */
     /* the code points of the last quoted atom scanned */
     uint32_t *acps;
     size_t nacps, capacps;
@@ -975,6 +976,7 @@ parse_local(parser *p, etf_term *out)
     free(b);
     memset(out, 0, sizeof(*out));
     out->kind = ETF_LOCAL;
+    p->locals++;
     out->len = (uint32_t)n;
     out->v.bytes = copy;
     return 0;
@@ -1995,6 +1997,13 @@ etf_parse(etf_arena *a, const char *text, size_t len, etf_error *err)
 
         fail(&p, ETF_E_TRAILING, t.pos, "unexpected %s after the term",
              describe(&p, &t, b, sizeof(b)));
+        goto done;
+    }
+    /* A LOCAL_EXT payload runs to the end of its input: it can only be
+     * the whole term. */
+    if (p.locals > 1 || (p.locals == 1 && p.vals[0].kind != ETF_LOCAL)) {
+        fail(&p, ETF_E_SYNTAX, 0,
+             "a #Local<...> term can only be the whole term, not inside one");
         goto done;
     }
     out = etf_arena_alloc(a, sizeof(*out));
