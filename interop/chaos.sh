@@ -36,7 +36,6 @@ BOUND=10 # seconds a restarted name may take to be back and answer
 SEED=${CHAOS_SEED:-$(($(date +%s) % 100000))}
 RANDOM=$SEED
 
-sw_checks_init
 sw_require
 
 TMP=$(mktemp -d /tmp/chaos.XXXXXX)
@@ -44,13 +43,6 @@ chmod 755 "$TMP"
 cleanup() {
     sw_cleanup
     [ "$FAILED" -eq 0 ] && rm -rf "$TMP"
-}
-end() {
-    cleanup
-    [ "$FAILED" -ne 0 ] && echo "logs kept in $TMP"
-    echo "$PASSED passed, $FAILED failed"
-    [ "$FAILED" -eq 0 ]
-    exit $?
 }
 trap cleanup EXIT
 trap 'fail "interrupted"; end' INT TERM
@@ -62,33 +54,8 @@ COOKIE=chaos$$
 declare -A PID RSS0 RSSN
 ms() { echo $(($(date +%s%N) / 1000000)); }
 
-if ! erlc -o "$TMP" "$HERE/lib/swarm_msg.erl" >"$TMP/erlc.log" 2>&1; then
-    fail "erlc swarm_msg.erl: $(cat "$TMP/erlc.log")"
-    end
-fi
-
 # --- the swarm -----------------------------------------------------------
-setup() {
-    local i
-    sw_bridge || return 1
-    for i in $(seq 1 "$N"); do
-        sw_host "h$i" $((10 + i)) || return 1
-    done
-    sw_host hg 20 && sw_host hc 30
-}
-if ! setup; then
-    fail "set up namespaces"
-    end
-fi
-{
-    for i in $(seq 1 "$N"); do
-        echo "$SW_SUBNET.$((10 + i)) h$i.$SW_DOMAIN h$i tasks.svc"
-    done
-    echo "$SW_SUBNET.20 hg.$SW_DOMAIN hg"
-    echo "$SW_SUBNET.30 hc.$SW_DOMAIN hc"
-} >"$TMP/hosts"
-chmod 644 "$TMP/hosts"
-sw_dns "$TMP/hosts" "$TMP/dnsmasq.log"
+sw_swarm "$N" "$TMP" || end
 PID[dnsmasq]=$SW_LAST
 
 # The commands Swarm would restart, by victim.

@@ -22,28 +22,15 @@
 set -u
 BIN=${1:?usage: $0 BIN_DIR}
 HERE=$(cd "$(dirname "$0")" && pwd)
-. "$HERE/lib/discover_ns.sh"
+SW_PREFIX=dgwt$$
+SW_SUBNET=10.231.0
+SW_SUBNET6=fd31:231:
+SW_DOMAIN=disc.test
+# shellcheck source=lib/swarm.sh
+. "$HERE/lib/swarm.sh"
 
-PASSED=0
-FAILED=0
-pass() {
-    PASSED=$((PASSED + 1))
-    echo "PASS $*"
-}
-fail() {
-    FAILED=$((FAILED + 1))
-    echo "FAIL $*"
-}
-finish() {
-    echo "$PASSED passed, $FAILED failed"
-    [ "$FAILED" -eq 0 ]
-}
-
-if ! command -v erl >/dev/null 2>&1; then
-    echo "erl not installed: skipped"
-    exit 77
-fi
-if ! dn_available; then
+need_erl
+if ! sw_available; then
     echo "no network namespaces here (needs root and iproute2): skipped"
     exit 77
 fi
@@ -51,14 +38,8 @@ fi
 TMP=$(mktemp -d /tmp/dist_discover.XXXXXX)
 chmod 755 "$TMP" # dnsmasq reads its hosts file as nobody
 cleanup() {
-    dn_cleanup
+    sw_cleanup
     [ "$FAILED" -eq 0 ] && rm -rf "$TMP"
-}
-# The count is the last line, also when interrupted.
-end() {
-    [ "$FAILED" -ne 0 ] && echo "logs kept in $TMP"
-    finish
-    exit $?
 }
 trap cleanup EXIT
 trap 'fail "interrupted"; end' INT TERM
@@ -77,17 +58,17 @@ declare -A PID
 
 # --- the network -------------------------------------------------------
 setup() {
-    dn_bridge || return 1
-    dn_host h1 "${IP[h1]}" v6 || return 1
-    dn_host h2 "${IP[h2]}" || return 1
-    dn_host h3 "${IP[h3]}" || return 1
-    dn_host h4 "${IP[h4]}" || return 1
-    dn_host h8 "${IP[h8]}" || return 1
-    dn_host h9 "${IP[h9]}" || return 1
-    dn_host hc "${IP[hc]}" v6 || return 1
+    sw_bridge || return 1
+    sw_host h1 "${IP[h1]}" v6 || return 1
+    sw_host h2 "${IP[h2]}" || return 1
+    sw_host h3 "${IP[h3]}" || return 1
+    sw_host h4 "${IP[h4]}" || return 1
+    sw_host h8 "${IP[h8]}" || return 1
+    sw_host h9 "${IP[h9]}" || return 1
+    sw_host hc "${IP[hc]}" v6 || return 1
     # hd's nameserver is an address nobody has: DNS never answers.
-    dn_host hd "${IP[hd]}" || return 1
-    printf 'nameserver %s.99\n' "$DN_SUBNET" >"/etc/netns/${DN_PREFIX}hd/resolv.conf"
+    sw_host hd "${IP[hd]}" || return 1
+    printf 'nameserver %s.99\n' "$SW_SUBNET" >"/etc/netns/$(sw_ns hd)/resolv.conf"
 }
 if ! setup; then
     fail "set up namespaces"
@@ -99,42 +80,42 @@ pass "namespaces: bridge, h1 h2 h3 (our epmd, OTP nodes), h9 (no epmd), hc"
 # tasks.svc; dead.svc is h9's address alone; all.svc is tasks.svc and a
 # second address of hc's, whose PTR name (gwc) is not hc's hostname: the
 # gateway there must know itself by its address.
-ip -n "${DN_PREFIX}hc" addr add "$DN_SUBNET.5/24" dev eth0
+ip -n "$(sw_ns hc)" addr add "$SW_SUBNET.5/24" dev eth0
 {
     for h in h1 h2 h3 h9; do
-        echo "$DN_SUBNET.${IP[$h]} $h.disc.test $h tasks.svc all.svc"
+        echo "$SW_SUBNET.${IP[$h]} $h.disc.test $h tasks.svc all.svc"
     done
-    echo "$DN_SUBNET6:${IP[h1]} h1.disc.test h1 tasks.svc all.svc"
-    echo "$DN_SUBNET.5 gwc.disc.test gwc all.svc"
-    echo "$DN_SUBNET.${IP[h9]} dead.svc"
-    echo "$DN_SUBNET.${IP[h1]} slow.svc"
-    echo "$DN_SUBNET.${IP[h8]} h8.disc.test h8 slow.svc"
+    echo "$SW_SUBNET6:${IP[h1]} h1.disc.test h1 tasks.svc all.svc"
+    echo "$SW_SUBNET.5 gwc.disc.test gwc all.svc"
+    echo "$SW_SUBNET.${IP[h9]} dead.svc"
+    echo "$SW_SUBNET.${IP[h1]} slow.svc"
+    echo "$SW_SUBNET.${IP[h8]} h8.disc.test h8 slow.svc"
 } >"$TMP/hosts"
 chmod 644 "$TMP/hosts"
-dn_bg br "$TMP/dnsmasq.log" "$DNSMASQ" --keep-in-foreground \
+sw_bg br "$TMP/dnsmasq.log" "$DNSMASQ" --keep-in-foreground \
     --conf-file=/dev/null --no-resolv --no-hosts --addn-hosts="$TMP/hosts" \
-    --listen-address="$DN_DNS" --bind-interfaces --local=/svc/ \
+    --listen-address="$SW_DNS" --bind-interfaces --local=/svc/ \
     --local=/disc.test/ --local=/231.10.in-addr.arpa/ \
-    --address=/ip.svc/"$DN_SUBNET.${IP[h4]}" \
+    --address=/ip.svc/"$SW_SUBNET.${IP[h4]}" \
     --pid-file= --log-queries --log-facility=-
-PID[dnsmasq]=$DN_LAST
+PID[dnsmasq]=$SW_LAST
 
 # --- epmd and OTP nodes on each host ----------------------------------------
 for h in $HOSTS hc; do
-    dn_bg "$h" "$TMP/epmd.$h.log" "$BIN/epmd"
-    PID[epmd.$h]=$DN_LAST
+    sw_bg "$h" "$TMP/epmd.$h.log" "$BIN/epmd"
+    PID[epmd.$h]=$SW_LAST
 done
 # h4 has no PTR name: its node goes by its address, as libcluster's.
-dn_bg h4 "$TMP/epmd.h4.log" "$BIN/epmd"
-PID[epmd.h4]=$DN_LAST
+sw_bg h4 "$TMP/epmd.h4.log" "$BIN/epmd"
+PID[epmd.h4]=$SW_LAST
 # h8's EPMD answers only after 10 s.
-dn_bg h8 "$TMP/epmd.h8.log" "$BIN/epmd" -delay_write 10
-PID[epmd.h8]=$DN_LAST
+sw_bg h8 "$TMP/epmd.h8.log" "$BIN/epmd" -delay_write 10
+PID[epmd.h8]=$SW_LAST
 start_node() { # HOST ALIVE
-    dn_bg "$1" "$TMP/$2.$1.log" erl -noshell -sname "$2" -setcookie "$COOKIE" \
+    sw_bg "$1" "$TMP/$2.$1.log" erl -noshell -sname "$2" -setcookie "$COOKIE" \
         -start_epmd false \
         -kernel inet_dist_listen_min 9100 inet_dist_listen_max 9200
-    PID[$2.$1]=$DN_LAST
+    PID[$2.$1]=$SW_LAST
 }
 sleep 0.3
 for h in $HOSTS; do
@@ -142,15 +123,15 @@ for h in $HOSTS; do
         start_node "$h" "$n"
     done
 done
-dn_bg h4 "$TMP/atomvm_ip.h4.log" erl -noshell \
-    -name "atomvm_ip@$DN_SUBNET.${IP[h4]}" -setcookie "$COOKIE" \
+sw_bg h4 "$TMP/atomvm_ip.h4.log" erl -noshell \
+    -name "atomvm_ip@$SW_SUBNET.${IP[h4]}" -setcookie "$COOKIE" \
     -start_epmd false \
     -kernel inet_dist_listen_min 9100 inet_dist_listen_max 9200
-PID[atomvm_ip.h4]=$DN_LAST
+PID[atomvm_ip.h4]=$SW_LAST
 
 # names_on HOST: the names its EPMD knows.
 names_on() {
-    dn_run "$1" "$BIN/epmd" -names 2>/dev/null
+    sw_run "$1" "$BIN/epmd" -names 2>/dev/null
 }
 all_registered() {
     local h n
@@ -174,7 +155,7 @@ fi
 
 # The DNS server answers as it should (checked with our own binary: the
 # resolution is what discover does below).
-if dn_run hc getent ahostsv4 tasks.svc >"$TMP/getent" 2>&1 &&
+if sw_run hc getent ahostsv4 tasks.svc >"$TMP/getent" 2>&1 &&
     [ "$(awk '{print $1}' "$TMP/getent" | sort -u | wc -l)" -eq 4 ]; then
     pass "dnsmasq answers tasks.svc with 4 IPv4 addresses"
 else
@@ -188,7 +169,7 @@ port_of() { # HOST ALIVE: the port its EPMD gives
 discover() { # OUT ARGS...: run discover on hc
     local out=$1
     shift
-    dn_run hc timeout 30 "$BIN/distgw" discover "$@" >"$out" 2>"$out.err"
+    sw_run hc timeout 30 "$BIN/distgw" discover "$@" >"$out" 2>"$out.err"
 }
 
 discover "$TMP/d1" tasks.svc
@@ -196,9 +177,9 @@ rc=$?
 ok=1
 for h in $HOSTS; do
     for n in $NODES; do
-        want="$n@$h.disc.test $DN_SUBNET.${IP[$h]} port $(port_of "$h" "$n")"
+        want="$n@$h.disc.test $SW_SUBNET.${IP[$h]} port $(port_of "$h" "$n")"
         [ "$h" = h1 ] &&
-            want="$n@$h.disc.test \($DN_SUBNET.${IP[$h]}\|$DN_SUBNET6:${IP[$h]}\) port $(port_of "$h" "$n")"
+            want="$n@$h.disc.test \($SW_SUBNET.${IP[$h]}\|$SW_SUBNET6:${IP[$h]}\) port $(port_of "$h" "$n")"
         if ! grep -qx "$want" "$TMP/d1"; then
             ok=0
             echo "  missing: $want"
@@ -207,7 +188,7 @@ for h in $HOSTS; do
 done
 [ "$(grep -c ' port ' "$TMP/d1")" -eq 6 ] || ok=0
 last=$(tail -n 1 "$TMP/d1")
-want_last="discover tasks.svc: 5 addresses, 6 nodes; failed: $DN_SUBNET.${IP[h9]} (Connection refused)"
+want_last="discover tasks.svc: 5 addresses, 6 nodes; failed: $SW_SUBNET.${IP[h9]} (Connection refused)"
 if [ "$rc" -eq 0 ] && [ "$ok" -eq 1 ] && [ "$last" = "$want_last" ]; then
     pass "discover tasks.svc: 6 nodes on 3 hosts (5 addresses, A and AAAA), h9 failed"
 else
@@ -244,7 +225,7 @@ fi
 discover "$TMP/d4" dead.svc
 rc=$?
 if [ "$rc" -eq 1 ] && [ "$(tail -n 1 "$TMP/d4")" = \
-    "discover dead.svc: 1 address, 0 nodes; failed: $DN_SUBNET.${IP[h9]} (Connection refused)" ]; then
+    "discover dead.svc: 1 address, 0 nodes; failed: $SW_SUBNET.${IP[h9]} (Connection refused)" ]; then
     pass "discover dead.svc: no address answers: exit 1, the address and why"
 else
     fail "discover dead.svc (rc $rc):"
@@ -262,7 +243,7 @@ else
 fi
 
 # On a host itself: its nodes answer to the host's name.
-dn_run h1 timeout 30 "$BIN/distgw" discover -ping -setcookie "$COOKIE" \
+sw_run h1 timeout 30 "$BIN/distgw" discover -ping -setcookie "$COOKIE" \
     localhost >"$TMP/d11" 2>"$TMP/d11.err"
 rc=$?
 if [ "$rc" -eq 0 ] &&
@@ -278,10 +259,10 @@ fi
 # An address without a PTR name: the node is alive@IP, and answers so.
 discover "$TMP/d9" -ping -setcookie "$COOKIE" ip.svc
 rc=$?
-want="atomvm_ip@$DN_SUBNET.${IP[h4]} $DN_SUBNET.${IP[h4]} port $(port_of h4 atomvm_ip) pong"
+want="atomvm_ip@$SW_SUBNET.${IP[h4]} $SW_SUBNET.${IP[h4]} port $(port_of h4 atomvm_ip) pong"
 if [ "$rc" -eq 0 ] && [ "$(head -n 1 "$TMP/d9")" = "$want" ] &&
     [ "$(tail -n 1 "$TMP/d9")" = "discover ip.svc: 1 address, 1 node, 1 pong, 0 pang; failed: none" ]; then
-    pass "discover -ping ip.svc: no PTR name: atomvm_ip@$DN_SUBNET.${IP[h4]}, pong"
+    pass "discover -ping ip.svc: no PTR name: atomvm_ip@$SW_SUBNET.${IP[h4]}, pong"
 else
     fail "discover -ping ip.svc (rc $rc):"
     cat "$TMP/d9" "$TMP/d9.err"
@@ -290,7 +271,7 @@ fi
 # A nameserver that never answers costs 4 s (2 s, twice; libevent's
 # default would be 15), and exit 1.
 start=$(date +%s%N)
-dn_run hd timeout 30 "$BIN/distgw" discover tasks.svc >"$TMP/d10" 2>"$TMP/d10.err"
+sw_run hd timeout 30 "$BIN/distgw" discover tasks.svc >"$TMP/d10" 2>"$TMP/d10.err"
 rc=$?
 ms=$((($(date +%s%N) - start) / 1000000))
 if [ "$rc" -eq 1 ] && [ "$ms" -lt 9000 ] && tail -n 1 "$TMP/d10" |
@@ -307,7 +288,7 @@ discover "$TMP/d7" slow.svc
 rc=$?
 ms=$((($(date +%s%N) - start) / 1000000))
 if [ "$rc" -eq 0 ] && [ "$ms" -lt 6000 ] && [ "$(tail -n 1 "$TMP/d7")" = \
-    "discover slow.svc: 2 addresses, 2 nodes; failed: $DN_SUBNET.${IP[h8]} (no NAMES reply in 3 s)" ]; then
+    "discover slow.svc: 2 addresses, 2 nodes; failed: $SW_SUBNET.${IP[h8]} (no NAMES reply in 3 s)" ]; then
     pass "discover slow.svc: an EPMD that answers in 10 s fails after 3 s ($ms ms in all)"
 else
     fail "discover slow.svc (rc $rc, $ms ms):"
@@ -318,7 +299,7 @@ discover "$TMP/d8" -timeout 1 slow.svc
 rc=$?
 ms=$((($(date +%s%N) - start) / 1000000))
 if [ "$rc" -eq 0 ] && [ "$ms" -lt 2500 ] && [ "$(tail -n 1 "$TMP/d8")" = \
-    "discover slow.svc: 2 addresses, 2 nodes; failed: $DN_SUBNET.${IP[h8]} (no answer in time)" ] &&
+    "discover slow.svc: 2 addresses, 2 nodes; failed: $SW_SUBNET.${IP[h8]} (no answer in time)" ] &&
     [ "$(grep -c '@h1.disc.test ' "$TMP/d8")" -eq 2 ]; then
     pass "discover -timeout 1 slow.svc: what answered in 1 s, and the rest failed ($ms ms)"
 else
@@ -328,10 +309,10 @@ fi
 
 # --- distgw serve -discover -------------------------------------------------
 GWLOG=$TMP/gw.log
-dn_bg hc "$GWLOG" "$BIN/distgw" serve -sname gw -setcookie "$COOKIE" \
+sw_bg hc "$GWLOG" "$BIN/distgw" serve -sname gw -setcookie "$COOKIE" \
     -http 127.0.0.1:8080 -start_epmd false -discover all.svc \
     -discover-interval 2 -d
-PID[gw]=$DN_LAST
+PID[gw]=$SW_LAST
 
 # hidden_on HOST: each node of HOST's nodes(hidden), asked by a probe node.
 hidden_on() {
@@ -339,7 +320,7 @@ hidden_on() {
     for n in $NODES; do
         calls="$calls io:format(\"~s ~p~n\", [$n, rpc:call('$n@$h', erlang, nodes, [hidden])]),"
     done
-    dn_run "$h" timeout 20 erl -noshell -sname "probe$$" -setcookie "$COOKIE" \
+    sw_run "$h" timeout 20 erl -noshell -sname "probe$$" -setcookie "$COOKIE" \
         -start_epmd false -eval "$calls halt()."
 }
 connected=0
@@ -371,7 +352,7 @@ fi
 
 # The HTTP API (on hc's own loopback) lists the six.
 if command -v curl >/dev/null 2>&1; then
-    dn_run hc curl -s -m 5 http://127.0.0.1:8080/nodes >"$TMP/nodes.json"
+    sw_run hc curl -s -m 5 http://127.0.0.1:8080/nodes >"$TMP/nodes.json"
     ok=1
     for h in $HOSTS; do
         for n in $NODES; do
@@ -402,7 +383,7 @@ else
 fi
 
 # Kill one node: gone from the next discover and the next round.
-dn_stop "${PID[atomvm_node2.h2]}" KILL
+sw_kill "${PID[atomvm_node2.h2]}" KILL
 for _ in $(seq 1 50); do
     names_on h2 | grep -q atomvm_node2 || break
     sleep 0.1
@@ -457,10 +438,10 @@ else
 fi
 # h3's EPMD stops: its nodes are not known to be gone, and are kept.
 mark=$(wc -l <"$GWLOG")
-dn_stop "${PID[epmd.h3]}"
+sw_kill "${PID[epmd.h3]}"
 sleep 4.5
 after=$(tail -n +"$((mark + 1))" "$GWLOG")
-if grep -q "failed: .*$DN_SUBNET.${IP[h3]} (Connection refused)" <<<"$after" &&
+if grep -q "failed: .*$SW_SUBNET.${IP[h3]} (Connection refused)" <<<"$after" &&
     grep -q 'kept 3 nodes of addresses that did not answer' <<<"$after" &&
     ! grep -q '@h3.disc.test is gone' <<<"$after"; then
     pass "serve -discover: h3's EPMD down: its 3 nodes are kept, not gone"

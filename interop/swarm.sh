@@ -22,7 +22,6 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 N=${SWARM_HOSTS:-5}
 K=20 # messages each node sends to each other node
 
-sw_checks_init
 sw_require
 
 TMP=$(mktemp -d /tmp/swarm.XXXXXX)
@@ -30,14 +29,6 @@ chmod 755 "$TMP" # dnsmasq reads its hosts file as nobody
 cleanup() {
     sw_cleanup
     [ "$FAILED" -eq 0 ] && rm -rf "$TMP"
-}
-# The count is the last line, also when interrupted.
-end() {
-    cleanup
-    [ "$FAILED" -ne 0 ] && echo "logs kept in $TMP"
-    echo "$PASSED passed, $FAILED failed"
-    [ "$FAILED" -eq 0 ]
-    exit $?
 }
 trap cleanup EXIT
 trap 'fail "interrupted"; end' INT TERM
@@ -51,34 +42,8 @@ NODES=""
 for i in $(seq 1 "$N"); do NODES="$NODES atomvm_node$i@h$i"; done
 declare -A PID
 
-if ! erlc -o "$TMP" "$HERE/lib/swarm_msg.erl" >"$TMP/erlc.log" 2>&1; then
-    fail "erlc swarm_msg.erl: $(cat "$TMP/erlc.log")"
-    end
-fi
-
 # --- the network -------------------------------------------------------
-# hN at .1N, the gateway's host hg at .20, the test's own host hc at .30.
-setup() {
-    local i
-    sw_bridge || return 1
-    for i in $(seq 1 "$N"); do
-        sw_host "h$i" $((10 + i)) || return 1
-    done
-    sw_host hg 20 && sw_host hc 30
-}
-if ! setup; then
-    fail "set up namespaces"
-    end
-fi
-{
-    for i in $(seq 1 "$N"); do
-        echo "$SW_SUBNET.$((10 + i)) h$i.$SW_DOMAIN h$i tasks.svc"
-    done
-    echo "$SW_SUBNET.20 hg.$SW_DOMAIN hg"
-    echo "$SW_SUBNET.30 hc.$SW_DOMAIN hc"
-} >"$TMP/hosts"
-chmod 644 "$TMP/hosts"
-sw_dns "$TMP/hosts" "$TMP/dnsmasq.log"
+sw_swarm "$N" "$TMP" || end
 PID[dnsmasq]=$SW_LAST
 pass "$N hosts, a gateway host and a test host on a bridge; dnsmasq"
 

@@ -1,32 +1,10 @@
 # Shared by interop/dist_*.sh (sourced, bash): counters, processes started
 # by the test and stopped by PID, ports, and waiting for conditions.
 
-PASSED=0
-FAILED=0
+# shellcheck source=checks.sh
+. "$(dirname "${BASH_SOURCE[0]}")/checks.sh"
+
 STARTED=()
-
-pass() {
-    PASSED=$((PASSED + 1))
-    echo "PASS $*"
-}
-
-fail() {
-    FAILED=$((FAILED + 1))
-    echo "FAIL $*"
-}
-
-# The last line is the count, alone.
-finish() {
-    echo "$PASSED passed, $FAILED failed"
-    [ "$FAILED" -eq 0 ]
-}
-
-need_erl() {
-    if ! command -v erl >/dev/null 2>&1 || ! command -v erlc >/dev/null 2>&1; then
-        echo "erl not installed: skipped"
-        exit 77
-    fi
-}
 
 # Start a command in the background and remember its PID in LAST_PID.
 bg() {

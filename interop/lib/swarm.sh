@@ -1,37 +1,29 @@
 # shellcheck shell=bash
-# A swarm on one machine, for interop/swarm.sh and interop/chaos.sh
-# (sourced, bash). Each host is a network namespace on a bridge that
-# lives in a namespace of its own (nothing of this machine's own network
-# is touched), with an address on 10.232.0.0/24, its own hostname (every
+# Simulated hosts on one machine, for interop/swarm.sh, interop/chaos.sh
+# and interop/dist_discover.sh (sourced, bash). Each host is a network
+# namespace on a bridge that lives in a namespace of its own (nothing of
+# this machine's own network is touched), with an address on
+# $SW_SUBNET.0/24 (and optionally $SW_SUBNET6:/64), its own hostname (every
 # process started on it gets a UTS namespace named after the host), and
 # its own /etc/hosts and /etc/resolv.conf (ip netns exec bind-mounts
 # /etc/netns/NS/*), the latter pointing at dnsmasq on the bridge: a real
 # DNS server that answers the hosts' names and tasks.<service>, as Swarm's
 # does in dnsrr mode. Every name made starts with $SW_PREFIX, so the
-# cleanup removes exactly what was made.
+# cleanup removes exactly what was made. A script may set SW_PREFIX,
+# SW_SUBNET, SW_SUBNET6 and SW_DOMAIN before sourcing this.
 
 SW_PREFIX=${SW_PREFIX:-swm$$}
-SW_SUBNET=10.232.0
+SW_SUBNET=${SW_SUBNET:-10.232.0}
+SW_SUBNET6=${SW_SUBNET6:-}
 SW_DNS=$SW_SUBNET.2 # the bridge's address, where dnsmasq answers
-SW_DOMAIN=swarm.test
+SW_DOMAIN=${SW_DOMAIN:-swarm.test}
 SW_NETS=() # namespaces made, the bridge's first
 SW_PIDS=() # every process started on a host
 SW_ETC_NETNS_MADE=
 
 # True if this machine can make network namespaces (root, iproute2).
-# PASS/FAIL lines and their counts, for the scripts built on this library.
-sw_checks_init() {
-    PASSED=0
-    FAILED=0
-}
-pass() {
-    PASSED=$((PASSED + 1))
-    echo "PASS $*"
-}
-fail() {
-    FAILED=$((FAILED + 1))
-    echo "FAIL $*"
-}
+# shellcheck source=checks.sh
+. "$(dirname "${BASH_SOURCE[0]}")/checks.sh"
 
 # Exit 77 (skipped) unless this host can run the simulated swarm: root,
 # OTP, network namespaces and dnsmasq.
@@ -40,10 +32,7 @@ sw_require() {
         echo "not root: skipped"
         exit 77
     fi
-    if ! command -v erl >/dev/null 2>&1 || ! command -v erlc >/dev/null 2>&1; then
-        echo "erl not installed: skipped"
-        exit 77
-    fi
+    need_erl
     if ! sw_available; then
         echo "no network namespaces here (needs iproute2 and unshare): skipped"
         exit 77
@@ -54,6 +43,35 @@ sw_require() {
     fi
 }
 
+# The swarm of swarm.sh and chaos.sh, in $2 (TMP): swarm_msg compiled
+# there; hosts h1..h$1 at .11 and up, the gateway's host hg at .20 and the
+# test's own host hc at .30 on the bridge; a hosts file naming them (and
+# tasks.svc, every hN) served by dnsmasq, whose PID is left in SW_LAST.
+# Fails (with a FAIL line) at the first step that does.
+sw_swarm() { # N TMP
+    local n=$1 tmp=$2 i
+    if ! erlc -o "$tmp" "$(dirname "${BASH_SOURCE[0]}")/swarm_msg.erl" \
+        >"$tmp/erlc.log" 2>&1; then
+        fail "erlc swarm_msg.erl: $(cat "$tmp/erlc.log")"
+        return 1
+    fi
+    sw_bridge || { fail "set up the bridge"; return 1; }
+    for i in $(seq 1 "$n"); do
+        sw_host "h$i" $((10 + i)) || { fail "set up host h$i"; return 1; }
+    done
+    sw_host hg 20 || { fail "set up host hg"; return 1; }
+    sw_host hc 30 || { fail "set up host hc"; return 1; }
+    {
+        for i in $(seq 1 "$n"); do
+            echo "$SW_SUBNET.$((10 + i)) h$i.$SW_DOMAIN h$i tasks.svc"
+        done
+        echo "$SW_SUBNET.20 hg.$SW_DOMAIN hg"
+        echo "$SW_SUBNET.30 hc.$SW_DOMAIN hc"
+    } >"$tmp/hosts"
+    chmod 644 "$tmp/hosts"
+    sw_dns "$tmp/hosts" "$tmp/dnsmasq.log"
+}
+
 sw_available() {
     [ "$(id -u)" -eq 0 ] && command -v ip >/dev/null 2>&1 &&
         command -v unshare >/dev/null 2>&1 &&
@@ -61,14 +79,15 @@ sw_available() {
         ip netns del "${SW_PREFIX}probe" 2>/dev/null
 }
 
-# The namespace of host NAME.
+# The namespace of host NAME; "br" is the bridge's.
 sw_ns() {
     echo "${SW_PREFIX}-$1"
 }
 
-# The bridge namespace ${SW_PREFIX}br: br0 with $SW_DNS.
+# The bridge namespace, host "br": br0 with $SW_DNS.
 sw_bridge() {
-    local ns=${SW_PREFIX}br
+    local ns
+    ns=$(sw_ns br)
     ip netns add "$ns" || return 1
     SW_NETS+=("$ns")
     ip -n "$ns" link set lo up &&
@@ -77,11 +96,13 @@ sw_bridge() {
         ip -n "$ns" link set br0 up
 }
 
-# sw_host NAME INDEX: host NAME at $SW_SUBNET.INDEX on the bridge; its
-# hosts file knows only itself, the rest it asks dnsmasq.
+# sw_host NAME INDEX [v6]: host NAME at $SW_SUBNET.INDEX (and
+# $SW_SUBNET6:INDEX with v6) on the bridge; its hosts file knows only
+# itself, the rest it asks dnsmasq.
 sw_host() {
-    local name=$1 idx=$2 ns br=${SW_PREFIX}br
+    local name=$1 idx=$2 v6=${3:-} ns br
     ns=$(sw_ns "$name")
+    br=$(sw_ns br)
     ip netns add "$ns" || return 1
     SW_NETS+=("$ns")
     # The veth pair is made inside the bridge namespace, its far end
@@ -92,6 +113,9 @@ sw_host() {
         ip -n "$ns" link set lo up &&
         ip -n "$ns" addr add "$SW_SUBNET.$idx/24" dev eth0 &&
         ip -n "$ns" link set eth0 up || return 1
+    if [ -n "$v6" ]; then
+        ip -n "$ns" addr add "$SW_SUBNET6:$idx/64" dev eth0 nodad || return 1
+    fi
     if [ ! -d /etc/netns ]; then
         mkdir /etc/netns || return 1
         SW_ETC_NETNS_MADE=1
@@ -107,19 +131,20 @@ sw_host() {
 # sw_link HOST up|down: plug or unplug HOST's cable (the bridge's end of
 # its veth; the host's own eth0 keeps its address and routes).
 sw_link() {
-    ip -n "${SW_PREFIX}br" link set "v$1" "$2"
+    ip -n "$(sw_ns br)" link set "v$1" "$2"
 }
 
 # sw_dns HOSTS_FILE LOG: dnsmasq on the bridge, answering from HOSTS_FILE
 # only (and nothing upstream); its PID in SW_LAST.
 sw_dns() {
-    local dnsmasq
+    local dnsmasq a b c
     dnsmasq=$(command -v dnsmasq || echo /usr/sbin/dnsmasq)
-    ip netns exec "${SW_PREFIX}br" "$dnsmasq" --keep-in-foreground \
+    IFS=. read -r a b c <<<"$SW_SUBNET"
+    ip netns exec "$(sw_ns br)" "$dnsmasq" --keep-in-foreground \
         --conf-file=/dev/null --no-resolv --no-hosts --addn-hosts="$1" \
         --listen-address="$SW_DNS" --bind-interfaces \
         --local="/$SW_DOMAIN/" --local=/svc/ \
-        --local=/0.232.10.in-addr.arpa/ --pid-file= --log-facility=- \
+        --local="/$c.$b.$a.in-addr.arpa/" --pid-file= --log-facility=- \
         >>"$2" 2>&1 &
     SW_LAST=$!
     SW_PIDS+=("$SW_LAST")

@@ -27,16 +27,8 @@ SRC=$(cd "$HERE/../.." && pwd)
 DEPLOY=$SRC/deploy
 PY=${PYTHON:-python3}
 
-PASSED=0
-FAILED=0
-pass() {
-    PASSED=$((PASSED + 1))
-    echo "PASS $*"
-}
-fail() {
-    FAILED=$((FAILED + 1))
-    echo "FAIL $*"
-}
+# shellcheck source=../../interop/lib/checks.sh
+. "$SRC/interop/lib/checks.sh"
 skip() {
     echo "SKIP $*"
 }
@@ -59,13 +51,6 @@ cleanup() {
     done
     [ -n "$ETC_NETNS_MADE" ] && rmdir /etc/netns 2>/dev/null
     [ "$FAILED" -eq 0 ] && rm -rf "$TMP"
-}
-end() {
-    cleanup
-    [ "$FAILED" -ne 0 ] && echo "logs kept in $TMP"
-    echo "$PASSED passed, $FAILED failed"
-    [ "$FAILED" -eq 0 ]
-    exit $?
 }
 trap cleanup EXIT
 trap 'fail "interrupted"; end' INT TERM
