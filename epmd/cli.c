@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "epmd.h"
+#include "fdio.h"
 #include "epmd_wire.h"
 
 /* Connect to the local epmd: [::1] first, then 127.0.0.1. */
@@ -44,25 +45,6 @@ cli_connect(uint16_t port, int silent)
     return -1;
 }
 
-/* Write all of buf; -1 on error. */
-static int
-cli_write(int fd, const void *buf, size_t len)
-{
-    const char *p = buf;
-
-    while (len > 0) {
-        ssize_t w = write(fd, p, len);
-
-        if (w == -1 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        p += w;
-        len -= (size_t)w;
-    }
-    return 0;
-}
-
 /* Read exactly len bytes: len, 0 at EOF (even after some bytes, as OTP's
  * read_fill does), or -1 on error. */
 static ssize_t
@@ -86,7 +68,7 @@ cli_read_fill(int fd, char *buf, size_t len)
 static int
 cli_send(int fd, const uint8_t *req, size_t len)
 {
-    if (cli_write(fd, req, len) == -1) {
+    if (fd_write_all(fd, req, len) == -1) {
         printf("epmd: Can't write to epmd\n");
         return -1;
     }

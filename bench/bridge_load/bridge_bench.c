@@ -9,10 +9,7 @@
  * usage: bridge-bench -p PORT -b BODY [-P PATH] [-c CONNS] [-d SECONDS]
  *                     [-w WARMUP] [-s STATUS] [-q]
  */
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -20,9 +17,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "fdio.h"
 
 #define BENCH_MAX_CONNS 1024
 #define BENCH_REPLY_MAX 65536 /* a reply larger than this is an error */
@@ -48,44 +46,6 @@ now_ms(void)
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-static int
-dial(uint16_t port)
-{
-    struct sockaddr_in sin;
-    int fd, one = 1;
-
-    if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
-        return -1;
-    memset(&sin, 0, sizeof(sin));
-    sin.sin_family = AF_INET;
-    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    sin.sin_port = htons(port);
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1) {
-        close(fd);
-        return -1;
-    }
-    return fd;
-}
-
-/* Write all of len bytes (the socket is blocking). */
-static int
-send_all(int fd, const char *p, size_t len)
-{
-    ssize_t n;
-
-    while (len > 0) {
-        if ((n = write(fd, p, len)) < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
 }
 
 /* The length of a whole reply at the start of buf (status in *status),
@@ -230,13 +190,13 @@ main(int argc, char **argv)
     t_measure = t0 + warmup * 1e3;
     t_end = t_measure + seconds * 1e3;
     for (i = 0; i < conns; i++) {
-        if ((cl[i].fd = dial((uint16_t)port)) < 0) {
+        if ((cl[i].fd = fd_connect_loopback((uint16_t)port)) < 0) {
             fprintf(stderr, "bridge-bench: cannot connect to port %ld: %s\n",
                     port, strerror(errno));
             return 1;
         }
         cl[i].sent_at = now_ms();
-        if (send_all(cl[i].fd, req, reqlen) < 0) {
+        if (fd_write_all(cl[i].fd, req, reqlen) < 0) {
             perror("bridge-bench: write");
             return 1;
         }
@@ -276,7 +236,7 @@ main(int argc, char **argv)
                 memmove(cl[i].buf, cl[i].buf + len, cl[i].got - (size_t)len);
                 cl[i].got -= (size_t)len;
                 cl[i].sent_at = t;
-                if (send_all(cl[i].fd, req, reqlen) < 0) {
+                if (fd_write_all(cl[i].fd, req, reqlen) < 0) {
                     perror("bridge-bench: write");
                     return 1;
                 }

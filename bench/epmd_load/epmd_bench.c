@@ -15,7 +15,6 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -30,6 +29,7 @@
 #include <unistd.h>
 
 #include "epmd_wire.h"
+#include "fdio.h"
 
 #define BENCH_MAX_CLIENTS 64
 #define BENCH_NAMES_ROUNDS 200
@@ -64,45 +64,6 @@ now_sec(void)
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* Connect to 127.0.0.1:port; -1 on failure. */
-static int
-bench_connect(uint16_t port)
-{
-    struct sockaddr_in sin;
-    int fd, one = 1;
-
-    if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
-        return -1;
-    memset(&sin, 0, sizeof(sin));
-    sin.sin_family = AF_INET;
-    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    sin.sin_port = htons(port);
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1) {
-        close(fd);
-        return -1;
-    }
-    return fd;
-}
-
-static int
-write_all(int fd, const void *buf, size_t len)
-{
-    const char *p = buf;
-
-    while (len > 0) {
-        ssize_t w = write(fd, p, len);
-
-        if (w == -1 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        p += w;
-        len -= (size_t)w;
-    }
-    return 0;
 }
 
 /* Read until EOF (or cap) with a hang bound; returns bytes or -1. */
@@ -166,9 +127,9 @@ bench_register(uint16_t port, const char *name, uint16_t nodeport)
     size_t len = epmd_wire_alive2_req(req, sizeof(req), &n), used;
     int fd;
 
-    if ((fd = bench_connect(port)) == -1)
+    if ((fd = fd_connect_loopback(port)) == -1)
         return -1;
-    if (write_all(fd, req, len) == -1 || read_exact(fd, resp, 6) == -1 ||
+    if (fd_write_all(fd, req, len) == -1 || read_exact(fd, resp, 6) == -1 ||
         epmd_wire_parse_alive2_resp(resp, 6, &used, &result, &creation, NULL) !=
             EPMD_WIRE_OK ||
         result != 0) {
@@ -195,14 +156,14 @@ lookup_worker(void *p)
     struct epmd_node_info info;
 
     while (!atomic_load(a->stop)) {
-        int fd = bench_connect(a->port);
+        int fd = fd_connect_loopback(a->port);
         ssize_t r;
 
         if (fd == -1) {
             a->errors++;
             continue;
         }
-        if (write_all(fd, req, len) == 0 &&
+        if (fd_write_all(fd, req, len) == 0 &&
             (r = read_to_eof(fd, buf, sizeof(buf))) > 0 &&
             epmd_wire_parse_port2_resp(buf, (size_t)r, &used, &result, &info,
                                        NULL) == EPMD_WIRE_OK &&
@@ -288,12 +249,12 @@ bench_names(uint16_t port, int expect, double *p50, double *p99)
 
     for (int i = 0; i < BENCH_NAMES_ROUNDS; i++) {
         double t0 = now_sec();
-        int fd = bench_connect(port), lines = 0;
+        int fd = fd_connect_loopback(port), lines = 0;
         ssize_t r;
 
         if (fd == -1)
             return -1;
-        if (write_all(fd, req, len) == -1 ||
+        if (fd_write_all(fd, req, len) == -1 ||
             (r = read_to_eof(fd, buf, sizeof(buf))) < 4) {
             close(fd);
             return -1;
@@ -375,7 +336,7 @@ server_start(struct bench_server *s)
         _exit(127);
     }
     for (int i = 0; i < 300; i++) {
-        int c = bench_connect(s->port);
+        int c = fd_connect_loopback(s->port);
 
         if (c != -1) {
             close(c);
