@@ -341,43 +341,6 @@ slots(struct decoder *d, size_t n)
     return arena_alloc(d->a, n * sizeof(etf_term));
 }
 
-/* An atom at b in one of its four common forms, well formed: its view in
- * *av and the bytes it takes; 0 for anything else, which decode_any reads
- * again to report. */
-static inline size_t
-atom_common(const uint8_t *b, size_t left, etf_atomv *av)
-{
-    size_t n, chars;
-
-    if (left < 2)
-        return 0;
-    switch (b[0]) {
-    case TAG_SMALL_ATOM_UTF8_EXT:
-        /* At most 255 bytes, so at most 255 characters. */
-        if (left - 2 < (n = b[1]) || !utf8_valid(b + 2, n, NULL))
-            return 0;
-        *av = (etf_atomv){.p = (const char *)b + 2, .len = n};
-        return 2 + n;
-    case TAG_ATOM_UTF8_EXT:
-        if (left < 3 || left - 3 < (n = get16(b + 1)) ||
-            !utf8_valid(b + 3, n, &chars) || chars > ETF_MAX_ATOM_CHARS)
-            return 0;
-        *av = (etf_atomv){.p = (const char *)b + 3, .len = n};
-        return 3 + n;
-    case TAG_SMALL_ATOM_EXT:
-        if (left - 2 < (n = b[1]))
-            return 0;
-        *av = (etf_atomv){.p = (const char *)b + 2, .len = n, .latin1 = true};
-        return 2 + n;
-    case TAG_ATOM_EXT:
-        if (left < 3 || (n = get16(b + 1)) > ETF_MAX_ATOM_CHARS || left - 3 < n)
-            return 0;
-        *av = (etf_atomv){.p = (const char *)b + 3, .len = n, .latin1 = true};
-        return 3 + n;
-    }
-    return 0;
-}
-
 /*
  * decode_any for the common terms, read straight from the buffer. It only
  * ever takes the way where the term is well formed: whatever it does not
@@ -435,12 +398,13 @@ decode_one(struct decoder *d, etf_term *t)
     case TAG_ATOM_UTF8_EXT:
     case TAG_SMALL_ATOM_EXT:
     case TAG_ATOM_EXT:
-        if ((k = atom_common(b, left, &av)) == 0)
+        if ((k = etf_atom_common(b, left, &av)) == 0)
             break;
         r->pos += k;
         return set_atom(d, t, &av);
     case TAG_NEW_PID_EXT:
-        if ((k = atom_common(b + 1, left - 1, &av)) == 0 || left - 1 - k < 12)
+        if ((k = etf_atom_common(b + 1, left - 1, &av)) == 0 ||
+            left - 1 - k < 12)
             break;
         if ((pid = arena_alloc(d->a, sizeof(*pid))) == NULL)
             return oom(d);
@@ -455,7 +419,8 @@ decode_one(struct decoder *d, etf_term *t)
     case TAG_V4_PORT_EXT:
         /* 32-bit id and creation, or 64-bit id and 32-bit creation */
         n = b[0] == TAG_NEW_PORT_EXT ? 8 : 12;
-        if ((k = atom_common(b + 1, left - 1, &av)) == 0 || left - 1 - k < n)
+        if ((k = etf_atom_common(b + 1, left - 1, &av)) == 0 ||
+            left - 1 - k < n)
             break;
         if ((port = arena_alloc(d->a, sizeof(*port))) == NULL)
             return oom(d);
@@ -468,7 +433,7 @@ decode_one(struct decoder *d, etf_term *t)
     case TAG_NEWER_REFERENCE_EXT:
         /* Len, node, a 32-bit creation and Len id words, at most five */
         if (left < 3 || (n = get16(b + 1)) > ETF_MAX_REF_WORDS ||
-            (k = atom_common(b + 3, left - 3, &av)) == 0 ||
+            (k = etf_atom_common(b + 3, left - 3, &av)) == 0 ||
             left - 3 - k < 4 + 4 * n)
             break;
         if ((ref = arena_alloc(d->a, sizeof(*ref))) == NULL)
@@ -484,8 +449,8 @@ decode_one(struct decoder *d, etf_term *t)
         return set_atom(d, &ref->node, &av);
     case TAG_EXPORT_EXT:
         /* Module, function and an arity that is a small integer */
-        if ((k = atom_common(b + 1, left - 1, &av)) == 0 ||
-            (n = atom_common(b + 1 + k, left - 1 - k, &fv)) == 0 ||
+        if ((k = etf_atom_common(b + 1, left - 1, &av)) == 0 ||
+            (n = etf_atom_common(b + 1 + k, left - 1 - k, &fv)) == 0 ||
             left - 1 - k - n < 2 || b[1 + k + n] != TAG_SMALL_INTEGER_EXT)
             break;
         if ((ex = arena_alloc(d->a, sizeof(*ex))) == NULL)

@@ -124,4 +124,41 @@ arena_alloc(etf_arena *a, size_t n)
     return p;
 }
 
+/* An atom at b in one of its four common forms, well formed: its view in
+ * *av and the bytes it takes; 0 for anything else, which the general path
+ * reads again to report. The decoder's and etf_skip's quick paths. */
+static inline size_t
+etf_atom_common(const uint8_t *b, size_t left, etf_atomv *av)
+{
+    size_t n, chars;
+
+    if (left < 2)
+        return 0;
+    switch (b[0]) {
+    case TAG_SMALL_ATOM_UTF8_EXT:
+        /* At most 255 bytes, so at most 255 characters. */
+        if (left - 2 < (n = b[1]) || !utf8_valid(b + 2, n, NULL))
+            return 0;
+        *av = (etf_atomv){.p = (const char *)b + 2, .len = n};
+        return 2 + n;
+    case TAG_ATOM_UTF8_EXT:
+        if (left < 3 || left - 3 < (n = get16(b + 1)) ||
+            !utf8_valid(b + 3, n, &chars) || chars > ETF_MAX_ATOM_CHARS)
+            return 0;
+        *av = (etf_atomv){.p = (const char *)b + 3, .len = n};
+        return 3 + n;
+    case TAG_SMALL_ATOM_EXT:
+        if (left - 2 < (n = b[1]))
+            return 0;
+        *av = (etf_atomv){.p = (const char *)b + 2, .len = n, .latin1 = true};
+        return 2 + n;
+    case TAG_ATOM_EXT:
+        if (left < 3 || (n = get16(b + 1)) > ETF_MAX_ATOM_CHARS || left - 3 < n)
+            return 0;
+        *av = (etf_atomv){.p = (const char *)b + 3, .len = n, .latin1 = true};
+        return 3 + n;
+    }
+    return 0;
+}
+
 #endif

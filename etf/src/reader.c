@@ -857,7 +857,6 @@ static inline size_t
 skip_common(const uint8_t *b, size_t left, uint64_t *pending)
 {
     uint64_t bits, n;
-    size_t chars;
     double d;
 
     if (left < 2)
@@ -876,20 +875,13 @@ skip_common(const uint8_t *b, size_t left, uint64_t *pending)
         memcpy(&d, &bits, sizeof(d));
         return isfinite(d) ? 9 : 0;
     case TAG_SMALL_ATOM_UTF8_EXT:
-        /* At most 255 bytes, so at most 255 characters. */
-        n = b[1];
-        return left - 2 >= n && utf8_valid(b + 2, n, NULL) ? 2 + n : 0;
     case TAG_ATOM_UTF8_EXT:
-        if (left < 3 || left - 3 < (n = get16(b + 1)) ||
-            !utf8_valid(b + 3, n, &chars) || chars > ETF_MAX_ATOM_CHARS)
-            return 0;
-        return 3 + n;
     case TAG_SMALL_ATOM_EXT:
-        return left - 2 >= b[1] ? 2 + (size_t)b[1] : 0;
-    case TAG_ATOM_EXT:
-        if (left < 3 || (n = get16(b + 1)) > ETF_MAX_ATOM_CHARS || left - 3 < n)
-            return 0;
-        return 3 + n;
+    case TAG_ATOM_EXT: {
+        etf_atomv av;
+
+        return etf_atom_common(b, left, &av);
+    }
     case TAG_SMALL_TUPLE_EXT:
         /* each element takes at least a byte */
         if (left - 2 < b[1])
