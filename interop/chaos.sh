@@ -38,14 +38,7 @@ RANDOM=$SEED
 
 sw_require
 
-TMP=$(mktemp -d /tmp/chaos.XXXXXX)
-chmod 755 "$TMP"
-cleanup() {
-    sw_cleanup
-    [ "$FAILED" -eq 0 ] && rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'fail "interrupted"; end' INT TERM
+sw_start chaos
 cd "$TMP" || exit 1
 export ERL_CRASH_DUMP=$TMP/erl_crash.dump
 echo "chaos: $ROUNDS rounds, seed $SEED (CHAOS_SEED=$SEED to replay)"

@@ -35,14 +35,7 @@ if ! sw_available; then
     exit 77
 fi
 
-TMP=$(mktemp -d /tmp/dist_discover.XXXXXX)
-chmod 755 "$TMP" # dnsmasq reads its hosts file as nobody
-cleanup() {
-    sw_cleanup
-    [ "$FAILED" -eq 0 ] && rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'fail "interrupted"; end' INT TERM
+sw_start dist_discover
 
 DNSMASQ=$(command -v dnsmasq || echo /usr/sbin/dnsmasq)
 if [ ! -x "$DNSMASQ" ]; then

@@ -24,14 +24,7 @@ K=20 # messages each node sends to each other node
 
 sw_require
 
-TMP=$(mktemp -d /tmp/swarm.XXXXXX)
-chmod 755 "$TMP" # dnsmasq reads its hosts file as nobody
-cleanup() {
-    sw_cleanup
-    [ "$FAILED" -eq 0 ] && rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'fail "interrupted"; end' INT TERM
+sw_start swarm
 # Crash dumps and anything else the nodes write stay in $TMP.
 cd "$TMP" || exit 1
 export ERL_CRASH_DUMP=$TMP/erl_crash.dump

@@ -72,6 +72,20 @@ sw_swarm() { # N TMP
     sw_dns "$tmp/hosts" "$tmp/dnsmasq.log"
 }
 
+# sw_start NAME: the script's TMP, /tmp/NAME.XXXXXX (which dnsmasq, as
+# nobody, can read), and cleanup, run at exit and by end: every process
+# and namespace made here goes, and TMP too unless a check failed.
+sw_start() {
+    TMP=$(mktemp -d "/tmp/$1.XXXXXX")
+    chmod 755 "$TMP"
+    trap cleanup EXIT
+    trap 'fail "interrupted"; end' INT TERM
+}
+cleanup() {
+    sw_cleanup
+    [ "$FAILED" -eq 0 ] && rm -rf "$TMP"
+}
+
 sw_available() {
     [ "$(id -u)" -eq 0 ] && command -v ip >/dev/null 2>&1 &&
         command -v unshare >/dev/null 2>&1 &&
