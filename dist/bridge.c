@@ -826,7 +826,15 @@ h_metrics(struct bridge *b, struct evhttp_request *req)
         "distgw_sse_dropped_total %llu\n"
         "# HELP distgw_sse_events_total Events written to streams.\n"
         "# TYPE distgw_sse_events_total counter\n"
-        "distgw_sse_events_total %llu\n",
+        "distgw_sse_events_total %llu\n"
+        "# HELP distgw_read_wakeups_total Wakeups that read a node's plain "
+        "TCP socket.\n"
+        "# TYPE distgw_read_wakeups_total counter\n"
+        "distgw_read_wakeups_total %llu\n"
+        "# HELP distgw_coalesce_starts_total Times a node's stream began to "
+        "be read in batches (-coalesce).\n"
+        "# TYPE distgw_coalesce_starts_total counter\n"
+        "distgw_coalesce_starts_total %llu\n",
         nodes, (unsigned long long)g->stats.handshakes_ok,
         (unsigned long long)g->stats.handshakes_failed,
         (unsigned long long)g->stats.msgs_in,
@@ -836,7 +844,9 @@ h_metrics(struct bridge *b, struct evhttp_request *req)
         (unsigned long long)g->stats.dropped, g->registered ? 1 : 0,
         (unsigned long long)g->stats.reregistrations, b->nstreams,
         (unsigned long long)b->streams_dropped,
-        (unsigned long long)b->events_sent);
+        (unsigned long long)b->events_sent,
+        (unsigned long long)g->stats.read_wakeups,
+        (unsigned long long)g->stats.coalesce_starts);
     evbuffer_add_printf(out,
                         "# HELP distgw_control_messages_in_total Control "
                         "messages received, by kind.\n"

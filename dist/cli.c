@@ -52,6 +52,7 @@ enum {
     O_HELP,
     O_DISCOVER,
     O_DISCOVER_INTERVAL,
+    O_COALESCE,
     O_HTTP,
     O_START_EPMD,
     O_TLS_CERT,
@@ -217,7 +218,7 @@ serve_usage(FILE *f)
             "         [-tls-cert PEM -tls-key PEM [-tls-ca PEM]\n"
             "          [-tls-verify on|off] [-tls-server-name NAME]]\n"
             "         [-mailbox-max N] [-discover NAME\n"
-            "         [-discover-interval SECONDS]] [-d]...\n"
+            "         [-discover-interval SECONDS]] [-coalesce USEC] [-d]...\n"
             "Runs the gateway: a hidden node that registers with EPMD\n"
             "(ERL_EPMD_PORT, default 4369) and listens on the first free\n"
             "port of the range (default 9100-9200, or ERL_DIST_PORT).\n"
@@ -225,7 +226,11 @@ serve_usage(FILE *f)
             "  -echo NAME      register NAME; messages are sent back\n"
             "  -recorder NAME  keep {send, From, Content}, answer {get, Pid}\n"
             "                  with {msgs, [{From, Content}, ...]}\n"
-            "  -print          print what arrives at -mailbox names\n");
+            "  -print          print what arrives at -mailbox names\n"
+            "  -coalesce USEC  how long a message of a busy stream may wait\n"
+            "                  to be read with the next ones (default %u;\n"
+            "                  0 reads every message as it comes)\n",
+            GW_DEFAULT_COALESCE_US);
 }
 
 static void
@@ -265,6 +270,7 @@ cli_serve(int argc, char **argv)
         {"http", required_argument, NULL, O_HTTP},
         {"start_epmd", required_argument, NULL, O_START_EPMD},
         {"discover-interval", required_argument, NULL, O_DISCOVER_INTERVAL},
+        {"coalesce", required_argument, NULL, O_COALESCE},
         {NULL, 0, NULL, 0},
     };
     struct common_opts o = {.tls.verify = -1};
@@ -279,7 +285,7 @@ cli_serve(int argc, char **argv)
     bool print = false;
     const char *env, *discover = NULL, *http = NULL;
     bool start_epmd = true;
-    unsigned discover_interval = 10;
+    unsigned discover_interval = 10, coalesce_us = GW_DEFAULT_COALESCE_US;
     long v;
     int c, rc;
 
@@ -346,6 +352,11 @@ cli_serve(int argc, char **argv)
                 goto bad;
             discover_interval = (unsigned)v;
             break;
+        case O_COALESCE:
+            if ((v = number(optarg, 0, 100000)) < 0)
+                goto bad;
+            coalesce_us = (unsigned)v;
+            break;
         case O_HELP:
             serve_usage(stdout);
             return 0;
@@ -361,8 +372,12 @@ cli_serve(int argc, char **argv)
     log_init("distgw", 1, 0);
     log_setverbose(o.verbose);
     signal(SIGPIPE, SIG_IGN);
-    base = event_base_new();
+    if ((base = event_base_new()) == NULL) {
+        fprintf(stderr, "distgw: cannot make an event loop\n");
+        return 1;
+    }
     gw_init(&g, base);
+    g.coalesce_us = coalesce_us;
     g.epmd_port = epmd_port_env();
     g.ticktime = ticktime;
     g.max_frame = max_frame;

@@ -7,8 +7,10 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -35,6 +37,11 @@
  * at most before the others get their turn. */
 #define CONN_RBUF_MIN (64u * 1024)
 #define CONN_READ_BUDGET (1u << 20)
+/* Batched reads (conn_coalesce): a wakeup that finds this many frames
+ * waiting marks a stream, which is then woken only when this many bytes
+ * wait, or when gw->coalesce_us have passed. */
+#define CONN_COALESCE_FRAMES 4
+#define CONN_COALESCE_BYTES (64 * 1024)
 
 static void conn_read_cb(struct bufferevent *, void *);
 static void conn_reading(struct conn *, bool);
@@ -152,6 +159,12 @@ conn_close(struct conn *c, const char *why)
     LIST_REMOVE(c, entry);
     if (c->rev != NULL)
         event_free(c->rev);
+    if (c->coalesce != NULL) {
+        evutil_socket_t tfd = event_get_fd(c->coalesce);
+
+        event_free(c->coalesce);
+        close(tfd);
+    }
     if (c->bev != NULL) {
         /* What we still had to say (a handshake status such as
          * not_allowed) goes out before the close, as far as the socket
@@ -179,7 +192,7 @@ conn_close(struct conn *c, const char *why)
         free(c->cache);
     }
     c->bev = c->epmd_bev = NULL;
-    c->rev = c->timer = NULL;
+    c->rev = c->coalesce = c->timer = NULL;
     /* Callbacks up the stack may still hold c: free it from the loop. */
     event_base_once(c->gw->base, -1, EV_TIMEOUT, conn_free_cb, c, &zero);
 }
@@ -436,7 +449,7 @@ conn_rbuf_reserve(struct conn *c)
 /* Act on every whole frame in c->rbuf and keep the rest at its start.
  * False if c is closed now. */
 static bool
-conn_rbuf_frames(struct conn *c)
+conn_rbuf_frames(struct conn *c, unsigned *frames)
 {
     etf_arena *a = NULL;
     size_t off = 0, plen, hdr;
@@ -453,6 +466,7 @@ conn_rbuf_frames(struct conn *c)
         else {
             open = conn_frame(c, c->rbuf + off + hdr, plen, &a);
             off += hdr + plen;
+            (*frames)++;
         }
     }
     etf_arena_free(a);
@@ -463,18 +477,100 @@ conn_rbuf_frames(struct conn *c)
     return open;
 }
 
+/* Batched reads. A peer that streams small messages would otherwise wake
+ * us for every few of them, and each wakeup costs the sender too: its
+ * write has to wake us, and on a small machine we then take its core.
+ * A wakeup that finds several frames waiting shows a stream: we then ask
+ * the kernel to wake us only once CONN_COALESCE_BYTES wait (SO_RCVLOWAT),
+ * and read what is left after coalesce_us. A wakeup that finds less ends
+ * it, so a request and its answer (one frame a wakeup) never wait. The
+ * cost: in a stream, a message may wait up to coalesce_us.
+ * The wait has a timerfd of its own, made when the connection first
+ * streams: libevent's timers are whole milliseconds on epoll unless the
+ * loop pays a syscall on every turn for precise ones. */
+static void conn_sock_read_cb(evutil_socket_t, short, void *);
+
+static void
+conn_coalesce_timer_cb(evutil_socket_t tfd, short what, void *arg)
+{
+    struct conn *c = arg;
+    uint64_t expirations;
+
+    (void)what;
+    if (read(tfd, &expirations, sizeof(expirations)) < 0)
+        return; /* not expired after all (EAGAIN) */
+    conn_sock_read_cb(event_get_fd(c->rev), EV_TIMEOUT, c);
+}
+
+static void
+conn_coalesce_arm(struct conn *c, unsigned usec)
+{
+    struct itimerspec its = {.it_value = {.tv_sec = usec / 1000000,
+                                          .tv_nsec = usec % 1000000 * 1000}};
+
+    (void)timerfd_settime(event_get_fd(c->coalesce), 0, &its, NULL);
+}
+
+/* Start batching c's reads; false if it cannot (out of fds). */
+static bool
+conn_coalesce_start(struct conn *c, evutil_socket_t fd)
+{
+    int lowat = CONN_COALESCE_BYTES, tfd;
+
+    if (c->coalesce == NULL) {
+        if ((tfd = timerfd_create(CLOCK_MONOTONIC,
+                                  TFD_NONBLOCK | TFD_CLOEXEC)) < 0)
+            return false;
+        c->coalesce = event_new(c->gw->base, tfd, EV_READ | EV_PERSIST,
+                                conn_coalesce_timer_cb, c);
+        if (c->coalesce == NULL || event_add(c->coalesce, NULL) < 0) {
+            if (c->coalesce != NULL)
+                event_free(c->coalesce);
+            c->coalesce = NULL;
+            close(tfd);
+            return false;
+        }
+    }
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &lowat, sizeof(lowat)) < 0)
+        return false;
+    c->coalescing = true;
+    c->gw->stats.coalesce_starts++;
+    return true;
+}
+
+/* After a wakeup that acted on frames: batch the next reads, or not. */
+static void
+conn_coalesce(struct conn *c, evutil_socket_t fd, unsigned frames)
+{
+    int lowat = 1;
+
+    if (c->gw->coalesce_us == 0)
+        return;
+    if (frames >= CONN_COALESCE_FRAMES && !c->paused) {
+        if (c->coalescing || conn_coalesce_start(c, fd))
+            conn_coalesce_arm(c, c->gw->coalesce_us);
+    } else if (c->coalescing) {
+        (void)setsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &lowat, sizeof(lowat));
+        c->coalescing = false;
+        conn_coalesce_arm(c, 0);
+    }
+}
+
 /* Plain TCP: read what the socket has, up to a budget per wakeup so that
  * one busy peer does not keep the others waiting, and act on the frames.
  * A bufferevent would read 4 KiB a time, each after an ioctl, and copy a
- * frame that spans its chunks before it could be read whole. */
+ * frame that spans its chunks before it could be read whole. Called when
+ * the socket is readable, and by the coalesce timer. */
 static void
 conn_sock_read_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct conn *c = arg;
     size_t budget = CONN_READ_BUDGET, space;
+    unsigned frames = 0;
     ssize_t n;
 
     (void)what;
+    c->gw->stats.read_wakeups++;
     while (budget > 0 && !c->paused) {
         if (conn_rbuf_reserve(c) < 0) {
             conn_close(c, "out of memory");
@@ -490,7 +586,7 @@ conn_sock_read_cb(evutil_socket_t fd, short what, void *arg)
         }
         c->last_read = time(NULL);
         c->rlen += (size_t)n;
-        if (!conn_rbuf_frames(c))
+        if (!conn_rbuf_frames(c, &frames))
             return;
         if ((size_t)n < space)
             break; /* nothing more for now */
@@ -501,6 +597,7 @@ conn_sock_read_cb(evutil_socket_t fd, short what, void *arg)
         c->rbuf = NULL;
         c->rcap = 0;
     }
+    conn_coalesce(c, fd, frames);
 }
 
 /* Start or stop reading from the peer. */

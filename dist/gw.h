@@ -84,6 +84,10 @@ struct conn {
     /* Plain TCP: the socket is read here, into one contiguous buffer
      * (allocated while it holds bytes, freed when empty). */
     struct event *rev;
+    /* A busy stream is read in batches (see conn_coalesce): the socket's
+     * SO_RCVLOWAT is raised and this timer reads what is left. */
+    struct event *coalesce;
+    bool coalescing;
     uint8_t *rbuf;
     size_t rlen, rcap;
     struct event *timer; /* handshake timeout, then ticks */
@@ -109,6 +113,9 @@ struct conn {
     void (*on_drained)(struct conn *); /* output buffer emptied */
 };
 
+/* distgw serve's default for -coalesce, in microseconds. */
+#define GW_DEFAULT_COALESCE_US 100
+
 /* Control messages counted by op number up to this (DOP_UNLINK_ID_ACK
  * is 36; a few to spare for ops to come). */
 #define GW_MAX_OP 47
@@ -127,6 +134,7 @@ struct gw {
     unsigned ticktime;
     size_t max_frame;
     size_t mbox_max;
+    unsigned coalesce_us; /* 0: read every byte as it comes */
     uint32_t next_pid, next_ref;
     uint32_t ref_base[2]; /* random words that make our refs unique */
     uint16_t port;        /* our listen port */
@@ -155,6 +163,8 @@ struct gw {
     struct {
         uint64_t handshakes_ok, handshakes_failed, msgs_in, msgs_out, bytes_in,
             bytes_out, dropped, reregistrations;
+        uint64_t read_wakeups;    /* plain TCP socket reads, by wakeup */
+        uint64_t coalesce_starts; /* streams switched to batched reads */
         uint64_t in_by_op[GW_MAX_OP + 1]; /* control messages by op */
     } stats;
 };

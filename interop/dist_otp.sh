@@ -80,7 +80,8 @@ start_gw() {
     GWERR=$TMP/gw.$MODE.$GWN.err
     bg "$BIN/distgw" serve -sname "$GWNAME" -setcookie "$COOKIE" \
         -port "$GW_PORTS" -echo echo -recorder rec -mailbox inbox \
-        -mailbox victim -print -start_epmd false -http "$HTTP" -d >"$GWOUT" 2>"$GWERR"
+        -mailbox victim -print -start_epmd false -http "$HTTP" \
+        -coalesce "$COALESCE" -d >"$GWOUT" 2>"$GWERR"
     GWPID=$LAST_PID
     if wait_for 100 grep -q "^distgw: $GW listening on port" "$GWOUT"; then
         GWPORT=$(sed -n "s/^distgw: $GW listening on port \([0-9]*\)\$/\1/p" "$GWOUT")
@@ -106,6 +107,7 @@ run_mode() {
     export ERL_EPMD_PORT=$2
     GW_PORTS=$3
     HTTP=$4
+    COALESCE=$5
     local mark=m$$$MODE peer=peer$$$MODE out rc t0 t1
 
     if ! start_epmd; then
@@ -154,6 +156,16 @@ run_mode() {
     # Big frames, many senders at once, a frame over the limit, and an
     # idle link kept up by ticks on a node with a 4 s net_ticktime.
     otp_run b$$$MODE "$COOKIE" echo_big echo_parallel over_limit
+    # A burst that waited while the gateway was stopped is read in
+    # batches (-coalesce; with our epmd the gateway waits 20 ms for a
+    # batch, so every check above ran with batches held that long).
+    otp_run s$$$MODE "$COOKIE" burst "gwpid=$GWPID"
+    if [ "$HTTP" != off ] && command -v curl >/dev/null 2>&1; then
+        out=$(curl -s "http://$HTTP/metrics" | sed -n 's/^distgw_coalesce_starts_total //p')
+        [ "${out:-0}" -ge 1 ] &&
+            pass "[$MODE] /metrics: streams read in batches $out times" ||
+            fail "[$MODE] /metrics: streams read in batches: '$out'"
+    fi
     grep -q "connection to b$$$MODE@$HOST closed: frame of [0-9]* bytes is over the limit" "$GWERR" &&
         pass "[$MODE] the frame over the limit is logged" ||
         fail "[$MODE] the frame over the limit is logged"
@@ -309,10 +321,12 @@ G1=$((18100 + ($$ % 5) * 20))
 G2=$((18200 + ($$ % 5) * 20))
 
 # With our epmd the HTTP bridge stays on (the default) on a private
-# port; with OTP's it is off: both ways of running the gateway.
-run_mode ours "$P1" "$G1-$((G1 + 18))" "127.0.0.1:$((G1 + 19))"
+# port; with OTP's it is off: both ways of running the gateway. The
+# batch timer (-coalesce) is long with ours, so that the checks run with
+# messages held by it, and the default with OTP's.
+run_mode ours "$P1" "$G1-$((G1 + 18))" "127.0.0.1:$((G1 + 19))" 20000
 if [ -x "$OTP_EPMD" ]; then
-    run_mode otp "$P2" "$G2-$((G2 + 19))" off
+    run_mode otp "$P2" "$G2-$((G2 + 19))" off 100
 else
     fail "OTP's epmd at $OTP_EPMD"
 fi

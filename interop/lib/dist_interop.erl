@@ -475,6 +475,38 @@ check(kill_gateway, G, Opts) ->
             {ok, io_lib:format("~b echoes before the kill", [maps:get(n, Got)])};
         _ -> Got
     end;
+check(burst, G, Opts) ->
+    %% The gateway is stopped while 500 messages wait on its socket, then
+    %% continued: it finds them all in one wakeup, which makes it read
+    %% this connection in batches (-coalesce). Every echo comes back in
+    %% order; then messages sent one at a time still come back, the first
+    %% of them while batching is on, when only the batch timer reads them.
+    OsPid = opt("gwpid", Opts),
+    pong = net_adm:ping(G),
+    "" = os:cmd("kill -STOP " ++ OsPid),
+    Ms = [{burst, I, term(I)} || I <- lists:seq(1, 500)],
+    [{echo, G} ! M || M <- Ms],
+    timer:sleep(300),
+    "" = os:cmd("kill -CONT " ++ OsPid),
+    lists:foreach(fun(M) ->
+                          receive
+                              M -> ok;
+                              {burst, _, _} = Other ->
+                                  exit({out_of_order, element(2, M), element(2, Other)})
+                          after 20000 -> exit({missing, element(2, M)})
+                          end
+                  end, Ms),
+    Us = [begin
+              Lone = {lone, I, make_ref()},
+              T0 = erlang:monotonic_time(microsecond),
+              {echo, G} ! Lone,
+              receive
+                  Lone -> erlang:monotonic_time(microsecond) - T0
+              after 10000 -> exit({lone_message_stuck, I})
+              end
+          end || I <- lists:seq(1, 20)],
+    {ok, io_lib:format("500 in order; then 20 alone, the first back in ~b us",
+                       [hd(Us)])};
 check(Other, _, _) ->
     {unknown_check, Other}.
 
