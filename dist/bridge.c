@@ -827,14 +827,18 @@ h_metrics(struct bridge *b, struct evhttp_request *req)
         "# HELP distgw_sse_events_total Events written to streams.\n"
         "# TYPE distgw_sse_events_total counter\n"
         "distgw_sse_events_total %llu\n"
-        "# HELP distgw_read_wakeups_total Wakeups that read a node's plain "
-        "TCP socket.\n"
+        "# HELP distgw_read_wakeups_total Reads of a node's plain TCP "
+        "socket: when it was readable, or when a batch's wait ended.\n"
         "# TYPE distgw_read_wakeups_total counter\n"
         "distgw_read_wakeups_total %llu\n"
         "# HELP distgw_coalesce_starts_total Times a node's stream began to "
         "be read in batches (-coalesce).\n"
         "# TYPE distgw_coalesce_starts_total counter\n"
-        "distgw_coalesce_starts_total %llu\n",
+        "distgw_coalesce_starts_total %llu\n"
+        "# HELP distgw_coalescing_connections Connections read in batches "
+        "now.\n"
+        "# TYPE distgw_coalescing_connections gauge\n"
+        "distgw_coalescing_connections %u\n",
         nodes, (unsigned long long)g->stats.handshakes_ok,
         (unsigned long long)g->stats.handshakes_failed,
         (unsigned long long)g->stats.msgs_in,
@@ -846,7 +850,7 @@ h_metrics(struct bridge *b, struct evhttp_request *req)
         (unsigned long long)b->streams_dropped,
         (unsigned long long)b->events_sent,
         (unsigned long long)g->stats.read_wakeups,
-        (unsigned long long)g->stats.coalesce_starts);
+        (unsigned long long)g->stats.coalesce_starts, g->coalescing);
     evbuffer_add_printf(out,
                         "# HELP distgw_control_messages_in_total Control "
                         "messages received, by kind.\n"

@@ -159,6 +159,8 @@ conn_close(struct conn *c, const char *why)
     LIST_REMOVE(c, entry);
     if (c->rev != NULL)
         event_free(c->rev);
+    if (c->coalescing)
+        c->gw->coalescing--;
     if (c->coalesce != NULL) {
         evutil_socket_t tfd = event_get_fd(c->coalesce);
 
@@ -534,13 +536,16 @@ conn_coalesce_start(struct conn *c, evutil_socket_t fd)
     if (setsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &lowat, sizeof(lowat)) < 0)
         return false;
     c->coalescing = true;
+    c->gw->coalescing++;
     c->gw->stats.coalesce_starts++;
     return true;
 }
 
-/* After a wakeup that acted on frames: batch the next reads, or not. */
+/* After a wakeup that acted on frames: batch the next reads, or not.
+ * more: the read budget ran out with bytes perhaps left in the socket,
+ * which must not wait for the low mark: the timer reads them at once. */
 static void
-conn_coalesce(struct conn *c, evutil_socket_t fd, unsigned frames)
+conn_coalesce(struct conn *c, evutil_socket_t fd, unsigned frames, bool more)
 {
     int lowat = 1;
 
@@ -548,10 +553,16 @@ conn_coalesce(struct conn *c, evutil_socket_t fd, unsigned frames)
         return;
     if (frames >= CONN_COALESCE_FRAMES && !c->paused) {
         if (c->coalescing || conn_coalesce_start(c, fd))
-            conn_coalesce_arm(c, c->gw->coalesce_us);
+            conn_coalesce_arm(c, more ? 1 : c->gw->coalesce_us);
     } else if (c->coalescing) {
-        (void)setsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &lowat, sizeof(lowat));
+        if (setsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &lowat, sizeof(lowat)) <
+            0) {
+            /* the low mark stays up: so must the timer */
+            conn_coalesce_arm(c, c->gw->coalesce_us);
+            return;
+        }
         c->coalescing = false;
+        c->gw->coalescing--;
         conn_coalesce_arm(c, 0);
     }
 }
@@ -597,7 +608,7 @@ conn_sock_read_cb(evutil_socket_t fd, short what, void *arg)
         c->rbuf = NULL;
         c->rcap = 0;
     }
-    conn_coalesce(c, fd, frames);
+    conn_coalesce(c, fd, frames, budget == 0 && !c->paused);
 }
 
 /* Start or stop reading from the peer. */

@@ -135,6 +135,7 @@ struct gw {
     size_t max_frame;
     size_t mbox_max;
     unsigned coalesce_us; /* 0: read every byte as it comes */
+    unsigned coalescing;  /* connections reading in batches now */
     uint32_t next_pid, next_ref;
     uint32_t ref_base[2]; /* random words that make our refs unique */
     uint16_t port;        /* our listen port */

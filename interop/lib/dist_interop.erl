@@ -46,6 +46,19 @@ run(Check, G, Opts) ->
             io:format("FAIL ~s: timed out~n", [Check])
     end.
 
+%% A counter or gauge from the gateway's /metrics (option http=ADDR),
+%% none without the option.
+metric(Opts, Name) ->
+    case lists:keyfind("http", 1, Opts) of
+        false -> none;
+        {_, Addr} ->
+            Text = os:cmd("curl -s http://" ++ Addr ++ "/metrics"),
+            [V] = [list_to_integer(string:trim(lists:nthtail(length(Name) + 1, L)))
+                   || L <- string:split(Text, "\n", all),
+                      lists:prefix(Name ++ " ", L)],
+            V
+    end.
+
 %% Nothing arrives within T ms (for what must not happen).
 quiet(T) ->
     receive
@@ -479,15 +492,21 @@ check(burst, G, Opts) ->
     %% The gateway is stopped while 500 messages wait on its socket, then
     %% continued: it finds them all in one wakeup, which makes it read
     %% this connection in batches (-coalesce). Every echo comes back in
-    %% order; then messages sent one at a time still come back, the first
-    %% of them while batching is on, when only the batch timer reads them.
+    %% order; then 20 messages sent one at a time come back too, the first
+    %% perhaps held until the batch timer reads it; each is read alone,
+    %% which ends the batching. With http=ADDR, the gateway's /metrics
+    %% must count one more start of batching, and none going on at the end.
     OsPid = opt("gwpid", Opts),
     pong = net_adm:ping(G),
+    Starts0 = metric(Opts, "distgw_coalesce_starts_total"),
     "" = os:cmd("kill -STOP " ++ OsPid),
     Ms = [{burst, I, term(I)} || I <- lists:seq(1, 500)],
-    [{echo, G} ! M || M <- Ms],
-    timer:sleep(300),
-    "" = os:cmd("kill -CONT " ++ OsPid),
+    try
+        [{echo, G} ! M || M <- Ms],
+        timer:sleep(300)
+    after
+        os:cmd("kill -CONT " ++ OsPid)
+    end,
     lists:foreach(fun(M) ->
                           receive
                               M -> ok;
@@ -496,6 +515,7 @@ check(burst, G, Opts) ->
                           after 20000 -> exit({missing, element(2, M)})
                           end
                   end, Ms),
+    Starts1 = metric(Opts, "distgw_coalesce_starts_total"),
     Us = [begin
               Lone = {lone, I, make_ref()},
               T0 = erlang:monotonic_time(microsecond),
@@ -505,8 +525,16 @@ check(burst, G, Opts) ->
               after 10000 -> exit({lone_message_stuck, I})
               end
           end || I <- lists:seq(1, 20)],
-    {ok, io_lib:format("500 in order; then 20 alone, the first back in ~b us",
-                       [hd(Us)])};
+    Now = metric(Opts, "distgw_coalescing_connections"),
+    Note = io_lib:format("500 in order; then 20 alone, the first back in ~b us",
+                         [hd(Us)]),
+    case {Starts0, Starts1, Now} of
+        {none, none, none} -> {ok, Note};
+        {_, _, 0} when Starts1 > Starts0 ->
+            {ok, [Note, io_lib:format("; /metrics: batching started ~b times, "
+                                      "none going on", [Starts1 - Starts0])]};
+        _ -> {metrics, Starts0, Starts1, Now}
+    end;
 check(Other, _, _) ->
     {unknown_check, Other}.
 
