@@ -513,11 +513,17 @@ conn_coalesce_arm(struct conn *c, unsigned usec)
     (void)timerfd_settime(event_get_fd(c->coalesce), 0, &its, NULL);
 }
 
+static int
+conn_set_lowat(evutil_socket_t fd, int bytes)
+{
+    return setsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &bytes, sizeof(bytes));
+}
+
 /* Start batching c's reads; false if it cannot (out of fds). */
 static bool
 conn_coalesce_start(struct conn *c, evutil_socket_t fd)
 {
-    int lowat = CONN_COALESCE_BYTES, tfd;
+    int tfd;
 
     if (c->coalesce == NULL) {
         if ((tfd = timerfd_create(CLOCK_MONOTONIC,
@@ -533,7 +539,7 @@ conn_coalesce_start(struct conn *c, evutil_socket_t fd)
             return false;
         }
     }
-    if (setsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &lowat, sizeof(lowat)) < 0)
+    if (conn_set_lowat(fd, CONN_COALESCE_BYTES) < 0)
         return false;
     c->coalescing = true;
     c->gw->coalescing++;
@@ -547,16 +553,13 @@ conn_coalesce_start(struct conn *c, evutil_socket_t fd)
 static void
 conn_coalesce(struct conn *c, evutil_socket_t fd, unsigned frames, bool more)
 {
-    int lowat = 1;
-
     if (c->gw->coalesce_us == 0)
         return;
     if (frames >= CONN_COALESCE_FRAMES && !c->paused) {
         if (c->coalescing || conn_coalesce_start(c, fd))
             conn_coalesce_arm(c, more ? 1 : c->gw->coalesce_us);
     } else if (c->coalescing) {
-        if (setsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &lowat, sizeof(lowat)) <
-            0) {
+        if (conn_set_lowat(fd, 1) < 0) {
             /* the low mark stays up: so must the timer */
             conn_coalesce_arm(c, c->gw->coalesce_us);
             return;

@@ -507,14 +507,7 @@ check(burst, G, Opts) ->
     after
         os:cmd("kill -CONT " ++ OsPid)
     end,
-    lists:foreach(fun(M) ->
-                          receive
-                              M -> ok;
-                              {burst, _, _} = Other ->
-                                  exit({out_of_order, element(2, M), element(2, Other)})
-                          after 20000 -> exit({missing, element(2, M)})
-                          end
-                  end, Ms),
+    ok = expect_in_order(Ms),
     Starts1 = metric(Opts, "distgw_coalesce_starts_total"),
     Us = [begin
               Lone = {lone, I, make_ref()},
@@ -645,6 +638,10 @@ echo_expect(I, Last) ->
 
 echo_expect_all(G, Ts) ->
     [{echo, G} ! T || T <- Ts],
+    expect_in_order(Ts).
+
+%% Each of the 3-tuples Ts arrives, in order.
+expect_in_order(Ts) ->
     lists:foreach(fun(T) ->
                           receive
                               T -> ok;
