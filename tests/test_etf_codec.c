@@ -532,6 +532,16 @@ test_map_duplicates(void **state)
     reject(BL(131, 116, 0, 0, 0, 2, 108, 0, 0, 0, 1, 97, 1, 107, 0, 2, 2, 3,
               106, 107, 0, 3, 1, 2, 3, 106),
            ETF_E_DUPKEY);
+    /* [1, 2, 3, 4, 5] and [1, 2, 3, 4 | "\5"] are the same key (the hash
+     * reads past the first cells), [1, 2, 3, 4, 6] another one. */
+    reject(BL(131, 116, 0, 0, 0, 2, 107, 0, 5, 1, 2, 3, 4, 5, 106, 108, 0, 0, 0,
+              4, 97, 1, 97, 2, 97, 3, 97, 4, 107, 0, 1, 5, 106),
+           ETF_E_DUPKEY);
+    reject(BL(131, 116, 0, 0, 0, 2, 108, 0, 0, 0, 1, 97, 1, 108, 0, 0, 0, 1, 97,
+              2, 106, 106, 107, 0, 2, 1, 2, 106),
+           ETF_E_DUPKEY);
+    dec(a, BL(131, 116, 0, 0, 0, 2, 107, 0, 5, 1, 2, 3, 4, 5, 106, 107, 0, 5, 1,
+              2, 3, 4, 6, 106));
     /* <<1:1>> and <<1>> are not. */
     dec(a, BL(131, 116, 0, 0, 0, 2, 77, 0, 0, 0, 1, 1, 128, 106, 109, 0, 0, 0,
               1, 128, 106));
@@ -764,6 +774,122 @@ test_quick_paths(void **state)
     /* NaN and infinity are refused, as NEW_FLOAT_EXT or in a tuple. */
     reject(BL(131, 104, 1, 70, 127, 240, 0, 0, 0, 0, 0, 0), ETF_E_FLOAT);
     reject(BL(131, 70, 127, 248, 0, 0, 0, 0, 0, 0), ETF_E_FLOAT);
+    etf_arena_free(a);
+}
+
+/* Decode len bytes from a heap copy of exactly that size, so that a read
+ * past the end is caught under ASan; NULL (and e) if refused. */
+static etf_term *
+dec_exact_copy(etf_arena *a, const uint8_t *in, size_t len, etf_error *e)
+{
+    uint8_t *copy = malloc(len);
+    etf_term *t;
+
+    assert_non_null(copy);
+    memcpy(copy, in, len);
+    memset(e, 0, sizeof(*e));
+    t = etf_decode(a, copy, len, NULL, NULL, e);
+    free(copy);
+    return t;
+}
+
+/* An atom of every tag and of 0..40 bytes, ASCII, two-byte, emoji and
+ * cut-short UTF-8, Latin-1 above 0x7F, alone and followed by enough bytes
+ * for the decoder's one-block reads: the text comes back as UTF-8 with a
+ * NUL after it, or the atom is refused as OTP refuses it, and every
+ * prefix is refused without a read past the end. */
+static void
+test_short_atoms(void **state)
+{
+    static const uint8_t tags[] = {115, 119, 100, 118};
+    static const uint8_t emoji[] = {0xF0, 0x9F, 0x98, 0x80};
+    uint8_t in[128], text[64], want[128];
+    etf_arena *a = etf_arena_new();
+    size_t n, i, k, len, wlen, pad;
+    unsigned kind, ti;
+    etf_error e;
+    etf_term *t;
+
+    (void)state;
+    for (ti = 0; ti < sizeof(tags); ti++) {
+        bool utf8 = tags[ti] == 118 || tags[ti] == 119;
+
+        for (kind = 0; kind < 4; kind++) {
+            for (n = 0; n <= 40; n++) {
+                /* kind 0: ASCII; 1: é (UTF-8) or 0xE9 (Latin-1); 2: an
+                 * emoji every four bytes, with ASCII after the last whole
+                 * one; 3: as 2, but the last emoji cut short (UTF-8 only) */
+                for (i = 0; i < n; i++)
+                    text[i] = (uint8_t)('a' + i % 26);
+                if (kind == 1 && n > 0) {
+                    if (utf8 && n >= 2)
+                        text[n - 2] = 0xC3, text[n - 1] = 0xA9;
+                    else if (!utf8)
+                        text[n - 1] = 0xE9;
+                }
+                if (kind >= 2 && utf8) {
+                    for (i = 0; i + 4 <= n; i += 4)
+                        memcpy(text + i, emoji, 4);
+                    if (kind == 3 && n % 4 != 0)
+                        memcpy(text + i, emoji, n - i);
+                }
+                for (pad = 0; pad <= 40; pad += 40) {
+                    bool bad = kind == 3 && utf8 && n % 4 != 0;
+
+                    /* [Atom | Tail] with the atom first: a list of one
+                     * atom and a tail of pad small integers in a list */
+                    k = 0;
+                    in[k++] = 131;
+                    in[k++] = 108, in[k++] = 0, in[k++] = 0, in[k++] = 0;
+                    in[k++] = 1;
+                    in[k++] = tags[ti];
+                    if (tags[ti] == 115 || tags[ti] == 119)
+                        in[k++] = (uint8_t)n;
+                    else
+                        in[k++] = 0, in[k++] = (uint8_t)n;
+                    memcpy(in + k, text, n);
+                    k += n;
+                    if (pad == 0) {
+                        in[k++] = 106;
+                    } else {
+                        in[k++] = 107, in[k++] = 0, in[k++] = (uint8_t)pad;
+                        for (i = 0; i < pad; i++)
+                            in[k++] = (uint8_t)i;
+                    }
+                    len = k;
+                    t = dec_exact_copy(a, in, len, &e);
+                    if (bad) {
+                        if (t != NULL || e.code != ETF_E_UTF8)
+                            fail_msg("tag %u, %zu bytes, kind %u: %s", tags[ti],
+                                     n, kind, t ? "accepted" : e.msg);
+                        continue;
+                    }
+                    if (t == NULL)
+                        fail_msg("tag %u, %zu bytes, kind %u: %s", tags[ti], n,
+                                 kind, e.msg);
+                    /* the text as UTF-8 */
+                    for (i = 0, wlen = 0; i < n; i++) {
+                        if (!utf8 && text[i] >= 0x80) {
+                            want[wlen++] = (uint8_t)(0xC0 | (text[i] >> 6));
+                            want[wlen++] = (uint8_t)(0x80 | (text[i] & 0x3F));
+                        } else {
+                            want[wlen++] = text[i];
+                        }
+                    }
+                    assert_int_equal(t->v.elems[0].kind, ETF_ATOM);
+                    assert_int_equal(t->v.elems[0].len, wlen);
+                    assert_memory_equal(t->v.elems[0].v.str, want, wlen);
+                    assert_int_equal(t->v.elems[0].v.str[wlen], '\0');
+                    for (k = 1; k < len; k++)
+                        if (dec_exact_copy(a, in, k, &e) != NULL)
+                            fail_msg("tag %u, %zu bytes: a prefix of %zu "
+                                     "decoded",
+                                     tags[ti], n, k);
+                    etf_arena_reset(a);
+                }
+            }
+        }
+    }
     etf_arena_free(a);
 }
 
@@ -1153,6 +1279,7 @@ main(void)
         cmocka_unit_test(test_borrow),
         cmocka_unit_test(test_pids_ports_refs),
         cmocka_unit_test(test_quick_paths),
+        cmocka_unit_test(test_short_atoms),
         cmocka_unit_test(test_funs),
         cmocka_unit_test(test_compressed),
         cmocka_unit_test(test_whole_input),

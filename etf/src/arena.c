@@ -40,7 +40,6 @@ etf_arena_reset(etf_arena *a)
     /* Keep every block: the next use refills them without malloc. */
     a->cur = a->first;
     a->cur->used = 0;
-    a->total = 0;
 }
 
 void *
@@ -89,14 +88,22 @@ etf_arena_alloc(etf_arena *a, size_t n)
     }
     p = b->data + b->used;
     b->used += n;
-    a->total += n;
     return p;
 }
 
 size_t
 etf_arena_used(const etf_arena *a)
 {
-    return a->total;
+    const struct arena_block *b;
+    size_t n = 0;
+
+    /* Blocks after cur are kept from before a reset, unused. */
+    for (b = a->first; b != NULL; b = b->next) {
+        n += b->used;
+        if (b == a->cur)
+            break;
+    }
+    return n;
 }
 
 char *

@@ -10,11 +10,9 @@
 #include "etf_int.h"
 
 struct frame {
-    etf_term *elems; /* the container's slots */
-    etf_term *owner; /* the container itself (for map checks) */
-    uint32_t count;  /* slots to fill */
-    uint32_t next;   /* next slot */
-    size_t start;    /* where the container began, for error messages */
+    etf_term *cur, *stop; /* the parent's slots, to go back to */
+    etf_term *owner;      /* the container being filled */
+    size_t start;         /* where it began, for error messages */
 };
 
 /* Frames kept inside the decoder before the stack moves to the heap. */
@@ -28,6 +26,8 @@ struct decoder {
     struct frame inline_stack[INLINE_FRAMES];
     size_t base; /* offset of r.buf in the caller's input, for messages */
     bool borrow; /* point into the input instead of copying */
+    etf_term *cur, *stop; /* the next slot to fill and the end of its
+                           * container, while decode_any runs */
     etf_error *err;
 };
 
@@ -48,9 +48,9 @@ reader_fail(struct decoder *d)
     return -1;
 }
 
+/* The stack is full or as deep as allowed: grow it, or fail. */
 static int
-push(struct decoder *d, etf_term *owner, etf_term *elems, uint32_t count,
-     size_t start)
+grow(struct decoder *d, size_t start)
 {
     struct frame *f;
     size_t ncap;
@@ -59,25 +59,37 @@ push(struct decoder *d, etf_term *owner, etf_term *elems, uint32_t count,
         return etf_fail(d->err, ETF_E_DEPTH, start + d->base,
                         "nesting deeper than %zu at byte %zu", d->max_depth,
                         start + d->base);
-    if (d->depth == d->cap) {
-        ncap = d->cap * 2;
-        if (d->stack == d->inline_stack) {
-            f = malloc(ncap * sizeof(*f));
-            if (f != NULL)
-                memcpy(f, d->stack, d->cap * sizeof(*f));
-        } else
-            f = realloc(d->stack, ncap * sizeof(*f));
-        if (f == NULL)
-            return oom(d);
-        d->stack = f;
-        d->cap = ncap;
-    }
+    ncap = d->cap * 2;
+    if (d->stack == d->inline_stack) {
+        f = malloc(ncap * sizeof(*f));
+        if (f != NULL)
+            memcpy(f, d->stack, d->cap * sizeof(*f));
+    } else
+        f = realloc(d->stack, ncap * sizeof(*f));
+    if (f == NULL)
+        return oom(d);
+    d->stack = f;
+    d->cap = ncap;
+    return 0;
+}
+
+/* Fill count slots at elems next, for owner; d->cur and d->stop, where
+ * the parent goes on, are kept in a frame. */
+static inline int
+push(struct decoder *d, etf_term *owner, etf_term *elems, uint32_t count,
+     size_t start)
+{
+    struct frame *f;
+
+    if ((d->depth >= d->cap || d->depth >= d->max_depth) && grow(d, start) < 0)
+        return -1;
     f = &d->stack[d->depth++];
+    f->cur = d->cur;
+    f->stop = d->stop;
     f->owner = owner;
-    f->elems = elems;
-    f->count = count;
-    f->next = 0;
     f->start = start;
+    d->cur = elems;
+    d->stop = elems + count;
     return 0;
 }
 
@@ -333,196 +345,6 @@ again:
     return etf_fail(d->err, ETF_E_TAG, start + d->base, "bad tag");
 }
 
-/* Slots for n elements of a container, left for the decoder to fill. */
-static etf_term *
-slots(struct decoder *d, size_t n)
-{
-    /* n is at most the bytes left, so this cannot overflow. */
-    return arena_alloc(d->a, n * sizeof(etf_term));
-}
-
-/*
- * decode_any for the common terms, read straight from the buffer. It only
- * ever takes the way where the term is well formed: whatever it does not
- * handle, or finds amiss, goes to decode_any, which reads the term again
- * and reports the error.
- */
-static int
-decode_one(struct decoder *d, etf_term *t)
-{
-    etf_reader *r = &d->r;
-    const uint8_t *b = r->buf + r->pos;
-    size_t left = r->len - r->pos, n, k, i;
-    const uint8_t *q;
-    etf_atomv av, fv;
-    etf_term *elems;
-    etf_pid *pid;
-    etf_port *port;
-    etf_ref *ref;
-    etf_export *ex;
-    uint64_t bits;
-    uint8_t *copy;
-    double f;
-
-    if (left < 2)
-        return decode_any(d, t);
-    switch (b[0]) {
-    case TAG_SMALL_INTEGER_EXT:
-        *t = (etf_term){.kind = ETF_INT, .v.i = b[1]};
-        r->pos += 2;
-        return 0;
-    case TAG_INTEGER_EXT:
-        if (left < 5)
-            break;
-        *t = (etf_term){.kind = ETF_INT, .v.i = (int32_t)get32(b + 1)};
-        r->pos += 5;
-        return 0;
-    case TAG_SMALL_BIG_EXT:
-        if (left < 3 || left - 3 < (n = b[1]))
-            break;
-        if (etf_set_big(d->a, t, b[2] != 0, b + 3, n) < 0)
-            return oom(d);
-        r->pos += 3 + n;
-        return 0;
-    case TAG_NEW_FLOAT_EXT:
-        if (left < 9)
-            break;
-        bits = get64(b + 1);
-        memcpy(&f, &bits, sizeof(f));
-        if (!isfinite(f))
-            break;
-        *t = (etf_term){.kind = ETF_FLOAT, .v.f = f};
-        r->pos += 9;
-        return 0;
-    case TAG_SMALL_ATOM_UTF8_EXT:
-    case TAG_ATOM_UTF8_EXT:
-    case TAG_SMALL_ATOM_EXT:
-    case TAG_ATOM_EXT:
-        if ((k = etf_atom_common(b, left, &av)) == 0)
-            break;
-        r->pos += k;
-        return set_atom(d, t, &av);
-    case TAG_NEW_PID_EXT:
-        if ((k = etf_atom_common(b + 1, left - 1, &av)) == 0 ||
-            left - 1 - k < 12)
-            break;
-        if ((pid = arena_alloc(d->a, sizeof(*pid))) == NULL)
-            return oom(d);
-        q = b + 1 + k;
-        pid->id = get32(q);
-        pid->serial = get32(q + 4);
-        pid->creation = get32(q + 8);
-        *t = (etf_term){.kind = ETF_PID, .v.pid = pid};
-        r->pos += 1 + k + 12;
-        return set_atom(d, &pid->node, &av);
-    case TAG_NEW_PORT_EXT:
-    case TAG_V4_PORT_EXT:
-        /* 32-bit id and creation, or 64-bit id and 32-bit creation */
-        n = b[0] == TAG_NEW_PORT_EXT ? 8 : 12;
-        if ((k = etf_atom_common(b + 1, left - 1, &av)) == 0 ||
-            left - 1 - k < n)
-            break;
-        if ((port = arena_alloc(d->a, sizeof(*port))) == NULL)
-            return oom(d);
-        q = b + 1 + k;
-        port->id = n == 8 ? get32(q) : get64(q);
-        port->creation = get32(q + n - 4);
-        *t = (etf_term){.kind = ETF_PORT, .v.port = port};
-        r->pos += 1 + k + n;
-        return set_atom(d, &port->node, &av);
-    case TAG_NEWER_REFERENCE_EXT:
-        /* Len, node, a 32-bit creation and Len id words, at most five */
-        if (left < 3 || (n = get16(b + 1)) > ETF_MAX_REF_WORDS ||
-            (k = etf_atom_common(b + 3, left - 3, &av)) == 0 ||
-            left - 3 - k < 4 + 4 * n)
-            break;
-        if ((ref = arena_alloc(d->a, sizeof(*ref))) == NULL)
-            return oom(d);
-        q = b + 3 + k;
-        ref->creation = get32(q);
-        ref->len = (uint32_t)n;
-        memset(ref->id, 0, sizeof(ref->id));
-        for (i = 0; i < n; i++)
-            ref->id[i] = get32(q + 4 + 4 * i);
-        *t = (etf_term){.kind = ETF_REF, .v.ref = ref};
-        r->pos += 3 + k + 4 + 4 * n;
-        return set_atom(d, &ref->node, &av);
-    case TAG_EXPORT_EXT:
-        /* Module, function and an arity that is a small integer */
-        if ((k = etf_atom_common(b + 1, left - 1, &av)) == 0 ||
-            (n = etf_atom_common(b + 1 + k, left - 1 - k, &fv)) == 0 ||
-            left - 1 - k - n < 2 || b[1 + k + n] != TAG_SMALL_INTEGER_EXT)
-            break;
-        if ((ex = arena_alloc(d->a, sizeof(*ex))) == NULL)
-            return oom(d);
-        ex->arity = b[1 + k + n + 1];
-        *t = (etf_term){.kind = ETF_EXPORT, .v.exp = ex};
-        r->pos += 1 + k + n + 2;
-        if (set_atom(d, &ex->module, &av) < 0)
-            return -1;
-        return set_atom(d, &ex->function, &fv);
-    case TAG_SMALL_TUPLE_EXT:
-        n = b[1];
-        if (n == 0) {
-            *t = (etf_term){.kind = ETF_TUPLE};
-            r->pos += 2;
-            return 0;
-        }
-        if (left - 2 < n)
-            break;
-        if ((elems = slots(d, n)) == NULL)
-            return oom(d);
-        *t =
-            (etf_term){.kind = ETF_TUPLE, .len = (uint32_t)n, .v.elems = elems};
-        r->pos += 2;
-        return push(d, t, elems, (uint32_t)n, r->pos - 2);
-    case TAG_NIL_EXT:
-        *t = (etf_term){.kind = ETF_NIL};
-        r->pos += 1;
-        return 0;
-    case TAG_LIST_EXT:
-        /* n elements and a tail, each at least a byte */
-        if (left < 5 || (n = get32(b + 1)) == 0 || left - 5 < n + 1)
-            break;
-        if ((elems = slots(d, n + 1)) == NULL)
-            return oom(d);
-        *t = (etf_term){.kind = ETF_LIST, .len = (uint32_t)n, .v.elems = elems};
-        r->pos += 5;
-        return push(d, t, elems, (uint32_t)n + 1, r->pos - 5);
-    case TAG_STRING_EXT:
-        if (left < 3 || (n = get16(b + 1)) == 0 || left - 3 < n || d->borrow)
-            break;
-        if ((copy = arena_alloc(d->a, n)) == NULL)
-            return oom(d);
-        memcpy(copy, b + 3, n);
-        *t =
-            (etf_term){.kind = ETF_STRING, .len = (uint32_t)n, .v.bytes = copy};
-        r->pos += 3 + n;
-        return 0;
-    case TAG_BINARY_EXT:
-        if (left < 5 || left - 5 < (n = get32(b + 1)) || d->borrow)
-            break;
-        if ((copy = arena_alloc(d->a, n)) == NULL && n > 0)
-            return oom(d);
-        if (n > 0)
-            memcpy(copy, b + 5, n);
-        *t = (etf_term){
-            .kind = ETF_BINARY, .aux = 8, .len = (uint32_t)n, .v.bytes = copy};
-        r->pos += 5 + n;
-        return 0;
-    case TAG_MAP_EXT:
-        /* n keys and n values, each at least a byte */
-        if (left < 5 || (n = get32(b + 1)) == 0 || (left - 5) / 2 < n)
-            break;
-        if ((elems = slots(d, 2 * n)) == NULL)
-            return oom(d);
-        *t = (etf_term){.kind = ETF_MAP, .len = (uint32_t)n, .v.elems = elems};
-        r->pos += 5;
-        return push(d, t, elems, 2 * (uint32_t)n, r->pos - 5);
-    }
-    return decode_any(d, t);
-}
-
 static inline uint64_t
 mix(uint64_t h, uint64_t v)
 {
@@ -567,17 +389,49 @@ hash_bytes(uint64_t h, const uint8_t *p, size_t n)
     return mix(h, 0);
 }
 
+static uint64_t key_hash(const etf_term *k, unsigned depth);
+
+/* A list's hash, from its first elements however its cells are split
+ * between LIST_EXT and STRING_EXT (the same term may come either way). */
+static uint64_t
+list_hash(const etf_term *k, unsigned depth)
+{
+    uint64_t h = ETF_LIST;
+    etf_term e;
+    uint32_t i, seen = 0;
+
+    while (depth > 0 && seen < 4) {
+        if (k->kind == ETF_STRING) {
+            for (i = 0; i < k->len && seen < 4; i++, seen++) {
+                etf_set_int(&e, k->v.bytes[i]);
+                h = mix(h, key_hash(&e, depth - 1));
+            }
+            if (i < k->len)
+                break;
+            etf_set_nil(&e); /* a string's tail is [] */
+            k = &e;
+            continue;
+        }
+        if (k->kind != ETF_LIST)
+            return mix(h, key_hash(k, depth - 1)); /* the tail */
+        for (i = 0; i < k->len && seen < 4; i++, seen++)
+            h = mix(h, key_hash(&k->v.elems[i], depth - 1));
+        if (i < k->len)
+            break;
+        k = &k->v.elems[k->len];
+    }
+    return h;
+}
+
 /*
  * A hash of a map key that equal keys (etf_compare(..., true) == 0) share.
  * Containers hash by their kind, and within depth levels by their first
- * elements: a list may be an ETF_STRING or an ETF_LIST of the same
- * elements (and its length is no help: the tail may be another list).
- * Keys with the same hash are compared in full.
+ * elements: a list by its first four elements (list_hash), a tuple by its
+ * arity and first four. Keys with the same hash are compared in full.
  */
 static uint64_t
 key_hash(const etf_term *k, unsigned depth)
 {
-    etf_term first;
     double f;
     uint64_t bits, h;
     uint32_t i;
@@ -603,14 +457,8 @@ key_hash(const etf_term *k, unsigned depth)
             h = mix(h, key_hash(&k->v.elems[i], depth - 1));
         return h;
     case ETF_STRING:
-        if (depth == 0)
-            return mix(ETF_LIST, 0);
-        etf_set_int(&first, k->v.bytes[0]);
-        return mix(ETF_LIST, key_hash(&first, depth - 1));
     case ETF_LIST:
-        if (depth == 0)
-            return mix(ETF_LIST, 0);
-        return mix(ETF_LIST, key_hash(&k->v.elems[0], depth - 1));
+        return list_hash(k, depth);
     case ETF_MAP:
         return mix(ETF_MAP, k->len);
     case ETF_PID:
@@ -737,59 +585,325 @@ done:
     return rc < 0 ? -1 : 0;
 }
 
-/* Fill the slots of f from its next on while the input holds integers,
- * without a dispatch or a trip round decode_tree each: lists of integers
- * are common. Returns the new f->next. */
-static inline uint32_t
-int_run(struct decoder *d, struct frame *f)
+/* Slots for n elements of a container, left for the decoder to fill. */
+static etf_term *
+slots(struct decoder *d, size_t n)
 {
-    const uint8_t *b = d->r.buf;
-    size_t p = d->r.pos, len = d->r.len;
-    uint32_t i;
-
-    for (i = f->next; i < f->count; i++) {
-        if (len - p >= 2 && b[p] == TAG_SMALL_INTEGER_EXT) {
-            f->elems[i] = (etf_term){.kind = ETF_INT, .v.i = b[p + 1]};
-            p += 2;
-        } else if (len - p >= 5 && b[p] == TAG_INTEGER_EXT) {
-            f->elems[i] =
-                (etf_term){.kind = ETF_INT, .v.i = (int32_t)get32(b + p + 1)};
-            p += 5;
-        } else {
-            break;
-        }
-    }
-    d->r.pos = p;
-    f->next = i;
-    return i;
+    /* n is at most the bytes left, so this cannot overflow. */
+    return arena_alloc(d->a, n * sizeof(etf_term));
 }
 
-/* Decode one term at d->r into *root. */
+/* 16 bytes of ones, then 16 of zeros: the 16 bytes from 16 - n on keep
+ * the first n bytes of 16, on any byte order. */
+static const uint8_t keep_window[32] = {
+    0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+    0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+};
+
+/*
+ * Start filling a container of kind and len at *cur, with its slots
+ * (nslots) allocated here: *cur and *stop move into it, its parent's
+ * place is kept in a frame.
+ */
+static inline int
+enter(struct decoder *d, etf_term **cur, etf_term **stop, etf_kind kind,
+      size_t len, size_t nslots, size_t start)
+{
+    etf_term *elems = slots(d, nslots), *t = *cur;
+
+    if (elems == NULL)
+        return oom(d);
+    *t = (etf_term){.kind = kind, .len = (uint32_t)len, .v.elems = elems};
+    d->cur = t + 1;
+    d->stop = *stop;
+    if (push(d, t, elems, (uint32_t)nslots, start) < 0)
+        return -1;
+    *cur = d->cur;
+    *stop = d->stop;
+    return 0;
+}
+
+/*
+ * A finished container: a map's keys must differ, and a fun whose creator
+ * was a term in its frame gets it moved out.
+ */
+static int
+close_frame(struct decoder *d, const struct frame *f)
+{
+    etf_term *owner = f->owner;
+
+    if (owner->kind == ETF_MAP)
+        return check_map(d, owner, f->start);
+    if (owner->kind == ETF_FUN && owner->v.fun->pid.kind == 0)
+        owner->v.fun->pid = owner->v.fun->free[-1];
+    return 0;
+}
+
+/*
+ * Decode one term at d->r into *root.
+ *
+ * The slot being filled (cur) and the end of its container (stop) live in
+ * locals, like the input cursor; a frame keeps the parent's pair while a
+ * container is filled. The common terms, well formed, are read straight
+ * from the buffer here. Whatever this loop does not handle, or finds
+ * amiss, goes to decode_any, which reads the term again and reports the
+ * error; the locals are handed over in d around that call.
+ */
 static int
 decode_tree(struct decoder *d, etf_term *root)
 {
-    etf_term *dst = root;
+    const uint8_t *const buf = d->r.buf, *const end = buf + d->r.len;
+    const uint8_t *p = buf + d->r.pos, *q;
+    etf_term *cur = root, *stop = root + 1;
+    etf_atomv av, fv;
     struct frame *f;
+    size_t left, n, k, i;
+    etf_pid *pid;
+    etf_port *port;
+    etf_ref *ref;
+    etf_export *ex;
+    uint64_t bits;
+    uint8_t *copy;
+    double fl;
+    uint64_t w0, w1, m0, m1;
+    uint64_t *out;
 
     for (;;) {
-        if (decode_one(d, dst) < 0)
-            return -1;
-        /* Find the next empty slot, closing finished containers. */
-        for (;;) {
-            if (d->depth == 0)
+        while (cur == stop) {
+            if (d->depth == 0) {
+                d->r.pos = (size_t)(p - buf);
                 return 0;
-            f = &d->stack[d->depth - 1];
-            if (f->next < f->count && int_run(d, f) < f->count)
-                break;
-            if (f->owner->kind == ETF_MAP &&
-                check_map(d, f->owner, f->start) < 0)
+            }
+            f = &d->stack[--d->depth];
+            if (f->owner->kind >= ETF_MAP && close_frame(d, f) < 0)
                 return -1;
-            if (f->owner->kind == ETF_FUN &&
-                f->elems + 1 == f->owner->v.fun->free)
-                f->owner->v.fun->pid = f->elems[0];
-            d->depth--;
+            cur = f->cur;
+            stop = f->stop;
         }
-        dst = &f->elems[f->next++];
+        left = (size_t)(end - p);
+        if (left < 2)
+            goto general;
+        switch (p[0]) {
+        case TAG_SMALL_INTEGER_EXT:
+            *cur++ = (etf_term){.kind = ETF_INT, .v.i = p[1]};
+            p += 2;
+            continue;
+        case TAG_INTEGER_EXT:
+            if (left < 5)
+                break;
+            *cur++ = (etf_term){.kind = ETF_INT, .v.i = (int32_t)get32(p + 1)};
+            p += 5;
+            continue;
+        case TAG_NIL_EXT:
+            *cur++ = (etf_term){.kind = ETF_NIL};
+            p += 1;
+            continue;
+        case TAG_SMALL_ATOM_UTF8_EXT:
+        case TAG_SMALL_ATOM_EXT:
+        case TAG_ATOM_UTF8_EXT:
+        case TAG_ATOM_EXT:
+            /* A one- or two-byte length: k is where the text starts. */
+            if (p[0] == TAG_SMALL_ATOM_UTF8_EXT || p[0] == TAG_SMALL_ATOM_EXT)
+                n = p[1], k = 2;
+            else if (left >= 3)
+                n = get16(p + 1), k = 3;
+            else
+                break;
+            /* Short ASCII, the usual atom: two words and a mask, and the
+             * zeros the mask leaves are the NUL. */
+            if (n < 16 && left - k >= 16) {
+                memcpy(&w0, p + k, 8);
+                memcpy(&w1, p + k + 8, 8);
+                memcpy(&m0, keep_window + 16 - n, 8);
+                memcpy(&m1, keep_window + 24 - n, 8);
+                w0 &= m0;
+                w1 &= m1;
+                if (((w0 | w1) & 0x8080808080808080ULL) == 0) {
+                    if ((out = arena_alloc(d->a, 16)) == NULL)
+                        return oom(d);
+                    out[0] = w0;
+                    out[1] = w1;
+                    *cur++ = (etf_term){.kind = ETF_ATOM,
+                                        .len = (uint32_t)n,
+                                        .v.str = (const char *)out};
+                    p += k + n;
+                    continue;
+                }
+            }
+            /* Short UTF-8 in one block, checked and copied at once (under
+             * 32 bytes, so under 256 characters). */
+            if ((p[0] == TAG_SMALL_ATOM_UTF8_EXT ||
+                 p[0] == TAG_ATOM_UTF8_EXT) &&
+                n < 32 && left - k >= 32) {
+                if ((copy = arena_alloc(d->a, 32)) == NULL)
+                    return oom(d);
+                if (!utf8_copy_short(p + k, n, copy))
+                    break;
+                *cur++ = (etf_term){.kind = ETF_ATOM,
+                                    .len = (uint32_t)n,
+                                    .v.str = (const char *)copy};
+                p += k + n;
+                continue;
+            }
+            if ((k = etf_atom_common(p, left, &av)) == 0)
+                break;
+            p += k;
+            if (set_atom(d, cur++, &av) < 0)
+                return -1;
+            continue;
+        case TAG_SMALL_TUPLE_EXT:
+            n = p[1];
+            if (n == 0) {
+                *cur++ = (etf_term){.kind = ETF_TUPLE};
+                p += 2;
+                continue;
+            }
+            if (left - 2 < n)
+                break;
+            if (enter(d, &cur, &stop, ETF_TUPLE, n, n, (size_t)(p - buf)) < 0)
+                return -1;
+            p += 2;
+            continue;
+        case TAG_LIST_EXT:
+            /* n elements and a tail, each at least a byte */
+            if (left < 5 || (n = get32(p + 1)) == 0 || left - 5 < n + 1)
+                break;
+            if (enter(d, &cur, &stop, ETF_LIST, n, n + 1, (size_t)(p - buf)) <
+                0)
+                return -1;
+            p += 5;
+            continue;
+        case TAG_MAP_EXT:
+            /* n keys and n values, each at least a byte */
+            if (left < 5 || (n = get32(p + 1)) == 0 || (left - 5) / 2 < n)
+                break;
+            if (enter(d, &cur, &stop, ETF_MAP, n, 2 * n, (size_t)(p - buf)) < 0)
+                return -1;
+            p += 5;
+            continue;
+        case TAG_SMALL_BIG_EXT:
+            if (left < 3 || left - 3 < (n = p[1]))
+                break;
+            if (etf_set_big(d->a, cur++, p[2] != 0, p + 3, n) < 0)
+                return oom(d);
+            p += 3 + n;
+            continue;
+        case TAG_NEW_FLOAT_EXT:
+            if (left < 9)
+                break;
+            bits = get64(p + 1);
+            memcpy(&fl, &bits, sizeof(fl));
+            if (!isfinite(fl))
+                break;
+            *cur++ = (etf_term){.kind = ETF_FLOAT, .v.f = fl};
+            p += 9;
+            continue;
+        case TAG_STRING_EXT:
+            if (left < 3 || (n = get16(p + 1)) == 0 || left - 3 < n ||
+                d->borrow)
+                break;
+            if ((copy = arena_alloc(d->a, n)) == NULL)
+                return oom(d);
+            memcpy(copy, p + 3, n);
+            *cur++ = (etf_term){
+                .kind = ETF_STRING, .len = (uint32_t)n, .v.bytes = copy};
+            p += 3 + n;
+            continue;
+        case TAG_BINARY_EXT:
+            if (left < 5 || left - 5 < (n = get32(p + 1)) || d->borrow)
+                break;
+            if ((copy = arena_alloc(d->a, n)) == NULL && n > 0)
+                return oom(d);
+            if (n > 0)
+                memcpy(copy, p + 5, n);
+            *cur++ = (etf_term){.kind = ETF_BINARY,
+                                .aux = 8,
+                                .len = (uint32_t)n,
+                                .v.bytes = copy};
+            p += 5 + n;
+            continue;
+        case TAG_NEW_PID_EXT:
+            if ((k = etf_atom_common(p + 1, left - 1, &av)) == 0 ||
+                left - 1 - k < 12)
+                break;
+            if ((pid = arena_alloc(d->a, sizeof(*pid))) == NULL)
+                return oom(d);
+            q = p + 1 + k;
+            pid->id = get32(q);
+            pid->serial = get32(q + 4);
+            pid->creation = get32(q + 8);
+            *cur = (etf_term){.kind = ETF_PID, .v.pid = pid};
+            p += 1 + k + 12;
+            if (set_atom(d, &pid->node, &av) < 0)
+                return -1;
+            cur++;
+            continue;
+        case TAG_NEW_PORT_EXT:
+        case TAG_V4_PORT_EXT:
+            /* 32-bit id and creation, or 64-bit id and 32-bit creation */
+            n = p[0] == TAG_NEW_PORT_EXT ? 8 : 12;
+            if ((k = etf_atom_common(p + 1, left - 1, &av)) == 0 ||
+                left - 1 - k < n)
+                break;
+            if ((port = arena_alloc(d->a, sizeof(*port))) == NULL)
+                return oom(d);
+            q = p + 1 + k;
+            port->id = n == 8 ? get32(q) : get64(q);
+            port->creation = get32(q + n - 4);
+            *cur = (etf_term){.kind = ETF_PORT, .v.port = port};
+            p += 1 + k + n;
+            if (set_atom(d, &port->node, &av) < 0)
+                return -1;
+            cur++;
+            continue;
+        case TAG_NEWER_REFERENCE_EXT:
+            /* Len, node, a 32-bit creation and Len id words, at most five */
+            if (left < 3 || (n = get16(p + 1)) > ETF_MAX_REF_WORDS ||
+                (k = etf_atom_common(p + 3, left - 3, &av)) == 0 ||
+                left - 3 - k < 4 + 4 * n)
+                break;
+            if ((ref = arena_alloc(d->a, sizeof(*ref))) == NULL)
+                return oom(d);
+            q = p + 3 + k;
+            ref->creation = get32(q);
+            ref->len = (uint32_t)n;
+            memset(ref->id, 0, sizeof(ref->id));
+            for (i = 0; i < n; i++)
+                ref->id[i] = get32(q + 4 + 4 * i);
+            *cur = (etf_term){.kind = ETF_REF, .v.ref = ref};
+            p += 3 + k + 4 + 4 * n;
+            if (set_atom(d, &ref->node, &av) < 0)
+                return -1;
+            cur++;
+            continue;
+        case TAG_EXPORT_EXT:
+            /* Module, function and an arity that is a small integer */
+            if ((k = etf_atom_common(p + 1, left - 1, &av)) == 0 ||
+                (n = etf_atom_common(p + 1 + k, left - 1 - k, &fv)) == 0 ||
+                left - 1 - k - n < 2 || p[1 + k + n] != TAG_SMALL_INTEGER_EXT)
+                break;
+            if ((ex = arena_alloc(d->a, sizeof(*ex))) == NULL)
+                return oom(d);
+            ex->arity = p[1 + k + n + 1];
+            *cur = (etf_term){.kind = ETF_EXPORT, .v.exp = ex};
+            p += 1 + k + n + 2;
+            if (set_atom(d, &ex->module, &av) < 0 ||
+                set_atom(d, &ex->function, &fv) < 0)
+                return -1;
+            cur++;
+            continue;
+        }
+    general:
+        /* Everything else, and every error, the careful way. */
+        d->r.pos = (size_t)(p - buf);
+        d->cur = cur + 1;
+        d->stop = stop;
+        if (decode_any(d, cur) < 0)
+            return -1;
+        p = buf + d->r.pos;
+        cur = d->cur;
+        stop = d->stop;
+        continue;
     }
 }
 

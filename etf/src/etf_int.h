@@ -27,6 +27,9 @@ bool utf8_valid(const uint8_t *p, size_t len, size_t *chars);
 /* The same, and *latin1 (if not NULL) tells whether every character is at
  * most U+00FF. */
 bool utf8_check(const uint8_t *p, size_t len, size_t *chars, bool *latin1);
+/* Check n < 32 bytes of UTF-8 at p, where 32 bytes may be read, and
+ * store them at out (32 bytes) with zeros after them. */
+bool utf8_copy_short(const uint8_t *p, size_t n, uint8_t *out);
 /* Decode one code point at p (which must be valid UTF-8 of n bytes left);
  * returns its length in bytes, 0 on invalid input. */
 size_t utf8_decode(const uint8_t *p, size_t n, uint32_t *cp);
@@ -104,7 +107,6 @@ struct arena_block {
 struct etf_arena {
     struct arena_block *first, *cur, *last;
     size_t next_size;
-    size_t total;
 };
 
 /* etf_arena_alloc, with the common case inline: room in the current
@@ -120,7 +122,6 @@ arena_alloc(etf_arena *a, size_t n)
         return etf_arena_alloc(a, n);
     p = b->data + b->used;
     b->used += r;
-    a->total += r;
     return p;
 }
 

@@ -260,7 +260,43 @@ utf8_check_avx2(const uint8_t *p, size_t len, size_t *chars, bool *latin1)
     }
     return true;
 }
+
+/* utf8_copy_short with AVX2: one load, masked to n bytes, one block. */
+__attribute__((target("avx2"))) static bool
+utf8_copy_short_avx2(const uint8_t *p, size_t n, uint8_t *out)
+{
+    /* 32 ones then 32 zeros: from 32 - n on, n ones. */
+    static const uint8_t window[64] = {
+        0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+        0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+        0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF};
+    __m256i in = _mm256_and_si256(
+        _mm256_loadu_si256((const __m256i *)p),
+        _mm256_loadu_si256((const __m256i *)(window + 32 - n)));
+    __m256i err = block_errors(in, _mm256_setzero_si256());
+
+    if (!_mm256_testz_si256(err, err))
+        return false;
+    _mm256_storeu_si256((__m256i *)out, in);
+    return true;
+}
 #endif
+
+bool
+utf8_copy_short(const uint8_t *p, size_t n, uint8_t *out)
+{
+#ifdef UTF8_AVX2
+    /* The zeros after the n bytes are ASCII, so a character they cut
+     * short is an error within the block. */
+    if (__builtin_cpu_supports("avx2"))
+        return utf8_copy_short_avx2(p, n, out);
+#endif
+    if (!utf8_valid(p, n, NULL))
+        return false;
+    memcpy(out, p, n);
+    memset(out + n, 0, 32 - n);
+    return true;
+}
 
 bool
 utf8_check(const uint8_t *p, size_t len, size_t *chars, bool *latin1)
