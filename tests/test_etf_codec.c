@@ -778,26 +778,39 @@ test_quick_paths(void **state)
 }
 
 /* Decode len bytes from a heap copy of exactly that size, so that a read
- * past the end is caught under ASan; NULL (and e) if refused. */
+ * past the end is caught under ASan; NULL (and e) if refused. etf_skip
+ * must agree, and take the same bytes. */
 static etf_term *
 dec_exact_copy(etf_arena *a, const uint8_t *in, size_t len, etf_error *e)
 {
     uint8_t *copy = malloc(len);
+    etf_reader r;
+    size_t used = 0;
     etf_term *t;
+    int rc;
 
     assert_non_null(copy);
     memcpy(copy, in, len);
     memset(e, 0, sizeof(*e));
-    t = etf_decode(a, copy, len, NULL, NULL, e);
+    t = etf_decode(a, copy, len, NULL, &used, e);
+    etf_reader_init(&r, copy, len);
+    rc = etf_read_version(&r);
+    if (rc == 0)
+        rc = etf_skip(&r);
+    if ((rc == 0) != (t != NULL))
+        fail_msg("etf_skip (%d) and etf_decode (%s) disagree on %zu bytes", rc,
+                 t != NULL ? "accepts" : e->msg, len);
+    if (t != NULL)
+        assert_int_equal(r.pos, used);
     free(copy);
     return t;
 }
 
 /* An atom of every tag and of 0..40 bytes, ASCII, two-byte, emoji and
- * cut-short UTF-8, Latin-1 above 0x7F, alone and followed by enough bytes
- * for the decoder's one-block reads: the text comes back as UTF-8 with a
- * NUL after it, or the atom is refused as OTP refuses it, and every
- * prefix is refused without a read past the end. */
+ * cut-short UTF-8, Latin-1 above 0x7F, alone or as a pid's node, at the
+ * end of the input and followed by enough bytes for one-block reads: the text
+ * comes back as UTF-8 with a NUL after it, or the atom is refused as OTP
+ * refuses it, and every prefix is refused without a read past the end. */
 static void
 test_short_atoms(void **state)
 {
@@ -806,7 +819,8 @@ test_short_atoms(void **state)
     uint8_t in[128], text[64], want[128];
     etf_arena *a = etf_arena_new();
     size_t n, i, k, len, wlen, pad;
-    unsigned kind, ti;
+    unsigned kind, ti, pid, v;
+    const etf_term *atom;
     etf_error e;
     etf_term *t;
 
@@ -833,8 +847,11 @@ test_short_atoms(void **state)
                     if (kind == 3 && n % 4 != 0)
                         memcpy(text + i, emoji, n - i);
                 }
-                for (pad = 0; pad <= 40; pad += 40) {
+                for (v = 0; v < 4; v++) {
                     bool bad = kind == 3 && utf8 && n % 4 != 0;
+
+                    pad = v < 2 ? 0 : 40; /* a tail of pad integers */
+                    pid = v & 1;
 
                     /* [Atom | Tail] with the atom first: a list of one
                      * atom and a tail of pad small integers in a list */
@@ -842,6 +859,8 @@ test_short_atoms(void **state)
                     in[k++] = 131;
                     in[k++] = 108, in[k++] = 0, in[k++] = 0, in[k++] = 0;
                     in[k++] = 1;
+                    if (pid) /* NEW_PID_EXT: the atom is its node */
+                        in[k++] = 88;
                     in[k++] = tags[ti];
                     if (tags[ti] == 115 || tags[ti] == 119)
                         in[k++] = (uint8_t)n;
@@ -849,6 +868,11 @@ test_short_atoms(void **state)
                         in[k++] = 0, in[k++] = (uint8_t)n;
                     memcpy(in + k, text, n);
                     k += n;
+                    if (pid) {
+                        memset(in + k, 0, 12);
+                        in[k + 3] = 7;
+                        k += 12;
+                    }
                     if (pad == 0) {
                         in[k++] = 106;
                     } else {
@@ -876,10 +900,16 @@ test_short_atoms(void **state)
                             want[wlen++] = text[i];
                         }
                     }
-                    assert_int_equal(t->v.elems[0].kind, ETF_ATOM);
-                    assert_int_equal(t->v.elems[0].len, wlen);
-                    assert_memory_equal(t->v.elems[0].v.str, want, wlen);
-                    assert_int_equal(t->v.elems[0].v.str[wlen], '\0');
+                    atom = &t->v.elems[0];
+                    if (pid) {
+                        assert_int_equal(atom->kind, ETF_PID);
+                        assert_int_equal(atom->v.pid->id, 7);
+                        atom = &atom->v.pid->node;
+                    }
+                    assert_int_equal(atom->kind, ETF_ATOM);
+                    assert_int_equal(atom->len, wlen);
+                    assert_memory_equal(atom->v.str, want, wlen);
+                    assert_int_equal(atom->v.str[wlen], '\0');
                     for (k = 1; k < len; k++)
                         if (dec_exact_copy(a, in, k, &e) != NULL)
                             fail_msg("tag %u, %zu bytes: a prefix of %zu "

@@ -737,7 +737,7 @@ decode_tree(struct decoder *d, etf_term *root)
                 n < 32 && left - k >= 32) {
                 if ((copy = arena_alloc(d->a, 32)) == NULL)
                     return oom(d);
-                if (!utf8_copy_short(p + k, n, copy))
+                if (!utf8_short(p + k, n, copy))
                     break;
                 *cur++ = (etf_term){.kind = ETF_ATOM,
                                     .len = (uint32_t)n,

@@ -28,8 +28,8 @@ bool utf8_valid(const uint8_t *p, size_t len, size_t *chars);
  * most U+00FF. */
 bool utf8_check(const uint8_t *p, size_t len, size_t *chars, bool *latin1);
 /* Check n < 32 bytes of UTF-8 at p, where 32 bytes may be read, and
- * store them at out (32 bytes) with zeros after them. */
-bool utf8_copy_short(const uint8_t *p, size_t n, uint8_t *out);
+ * store them at out (32 bytes, unless NULL) with zeros after them. */
+bool utf8_short(const uint8_t *p, size_t n, uint8_t *out);
 /* Decode one code point at p (which must be valid UTF-8 of n bytes left);
  * returns its length in bytes, 0 on invalid input. */
 size_t utf8_decode(const uint8_t *p, size_t n, uint32_t *cp);
@@ -138,13 +138,21 @@ etf_atom_common(const uint8_t *b, size_t left, etf_atomv *av)
     switch (b[0]) {
     case TAG_SMALL_ATOM_UTF8_EXT:
         /* At most 255 bytes, so at most 255 characters. */
-        if (left - 2 < (n = b[1]) || !utf8_valid(b + 2, n, NULL))
+        if (left - 2 < (n = b[1]))
             return 0;
+        if (n < 32 && left - 2 >= 32 ? !utf8_short(b + 2, n, NULL)
+                                     : !utf8_valid(b + 2, n, NULL))
+            return 0; /* one block read when 32 bytes may be */
         *av = (etf_atomv){.p = (const char *)b + 2, .len = n};
         return 2 + n;
     case TAG_ATOM_UTF8_EXT:
-        if (left < 3 || left - 3 < (n = get16(b + 1)) ||
-            !utf8_valid(b + 3, n, &chars) || chars > ETF_MAX_ATOM_CHARS)
+        if (left < 3 || left - 3 < (n = get16(b + 1)))
+            return 0;
+        /* Under 32 bytes is under 256 characters. */
+        if (n < 32 && left - 3 >= 32) {
+            if (!utf8_short(b + 3, n, NULL))
+                return 0;
+        } else if (!utf8_valid(b + 3, n, &chars) || chars > ETF_MAX_ATOM_CHARS)
             return 0;
         *av = (etf_atomv){.p = (const char *)b + 3, .len = n};
         return 3 + n;

@@ -261,9 +261,9 @@ utf8_check_avx2(const uint8_t *p, size_t len, size_t *chars, bool *latin1)
     return true;
 }
 
-/* utf8_copy_short with AVX2: one load, masked to n bytes, one block. */
+/* utf8_short with AVX2: one load, masked to n bytes, one block. */
 __attribute__((target("avx2"))) static bool
-utf8_copy_short_avx2(const uint8_t *p, size_t n, uint8_t *out)
+utf8_short_avx2(const uint8_t *p, size_t n, uint8_t *out)
 {
     /* 32 ones then 32 zeros: from 32 - n on, n ones. */
     static const uint8_t window[64] = {
@@ -277,24 +277,27 @@ utf8_copy_short_avx2(const uint8_t *p, size_t n, uint8_t *out)
 
     if (!_mm256_testz_si256(err, err))
         return false;
-    _mm256_storeu_si256((__m256i *)out, in);
+    if (out != NULL)
+        _mm256_storeu_si256((__m256i *)out, in);
     return true;
 }
 #endif
 
 bool
-utf8_copy_short(const uint8_t *p, size_t n, uint8_t *out)
+utf8_short(const uint8_t *p, size_t n, uint8_t *out)
 {
 #ifdef UTF8_AVX2
     /* The zeros after the n bytes are ASCII, so a character they cut
      * short is an error within the block. */
     if (__builtin_cpu_supports("avx2"))
-        return utf8_copy_short_avx2(p, n, out);
+        return utf8_short_avx2(p, n, out);
 #endif
     if (!utf8_valid(p, n, NULL))
         return false;
-    memcpy(out, p, n);
-    memset(out + n, 0, 32 - n);
+    if (out != NULL) {
+        memcpy(out, p, n);
+        memset(out + n, 0, 32 - n);
+    }
     return true;
 }
 
