@@ -684,15 +684,24 @@ decode_tree(struct decoder *d, etf_term *root)
         if (left < 2)
             goto general;
         switch (p[0]) {
+        /* Integers come in runs (lists, map keys and values): each case
+         * reads on while the container has room and the next term is
+         * another of its tag. */
         case TAG_SMALL_INTEGER_EXT:
-            *cur++ = (etf_term){.kind = ETF_INT, .v.i = p[1]};
-            p += 2;
+            do {
+                *cur++ = (etf_term){.kind = ETF_INT, .v.i = p[1]};
+                p += 2;
+            } while (cur != stop && end - p >= 2 &&
+                     p[0] == TAG_SMALL_INTEGER_EXT);
             continue;
         case TAG_INTEGER_EXT:
             if (left < 5)
                 break;
-            *cur++ = (etf_term){.kind = ETF_INT, .v.i = (int32_t)get32(p + 1)};
-            p += 5;
+            do {
+                *cur++ =
+                    (etf_term){.kind = ETF_INT, .v.i = (int32_t)get32(p + 1)};
+                p += 5;
+            } while (cur != stop && end - p >= 5 && p[0] == TAG_INTEGER_EXT);
             continue;
         case TAG_NIL_EXT:
             *cur++ = (etf_term){.kind = ETF_NIL};
