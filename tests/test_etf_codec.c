@@ -1159,6 +1159,29 @@ test_writer_fixed_and_measure(void **state)
     etf_arena_free(a);
 }
 
+/* etf_arena_used counts what was handed out, rounded to the alignment,
+ * across blocks, and starts again after a reset that keeps the blocks. */
+static void
+test_arena_used(void **state)
+{
+    etf_arena *a = etf_arena_new();
+
+    (void)state;
+    assert_int_equal(etf_arena_used(a), 0);
+    assert_non_null(etf_arena_alloc(a, 10));
+    assert_int_equal(etf_arena_used(a), 16);
+    assert_non_null(etf_arena_alloc(a, 100000)); /* a block of its own */
+    assert_int_equal(etf_arena_used(a), 16 + 100000);
+    assert_non_null(etf_arena_alloc(a, 1));
+    assert_int_equal(etf_arena_used(a), 16 + 100000 + 16);
+    etf_arena_reset(a);
+    assert_int_equal(etf_arena_used(a), 0);
+    assert_non_null(etf_arena_alloc(a, 3000));
+    assert_non_null(etf_arena_alloc(a, 3000)); /* on to a kept block */
+    assert_int_equal(etf_arena_used(a), 6016);
+    etf_arena_free(a);
+}
+
 static void
 test_constructors_and_order(void **state)
 {
@@ -1317,6 +1340,7 @@ main(void)
         cmocka_unit_test(test_deep_nesting),
         cmocka_unit_test(test_reader_cursor),
         cmocka_unit_test(test_writer_fixed_and_measure),
+        cmocka_unit_test(test_arena_used),
         cmocka_unit_test(test_constructors_and_order),
         cmocka_unit_test(test_dist_header),
     };
