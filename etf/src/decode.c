@@ -67,7 +67,7 @@ grow(struct decoder *d, size_t start)
     } else
         f = realloc(d->stack, ncap * sizeof(*f));
     if (f == NULL)
-        return oom(d);
+        return etf_fail(d->err, ETF_E_NOMEM, start + d->base, "out of memory");
     d->stack = f;
     d->cap = ncap;
     return 0;
@@ -611,8 +611,10 @@ enter(struct decoder *d, etf_term **cur, etf_term **stop, etf_kind kind,
 {
     etf_term *elems = slots(d, nslots), *t = *cur;
 
-    if (elems == NULL)
+    if (elems == NULL) {
+        d->r.pos = start;
         return oom(d);
+    }
     *t = (etf_term){.kind = kind, .len = (uint32_t)len, .v.elems = elems};
     d->cur = t + 1;
     d->stop = *stop;
@@ -668,6 +670,8 @@ decode_tree(struct decoder *d, etf_term *root)
     uint64_t w0, w1, m0, m1;
     uint64_t *out;
 
+    /* d->r.pos is brought up to date before each call that may fail, so
+     * that its error (out of memory too) says where. */
     for (;;) {
         while (cur == stop) {
             if (d->depth == 0) {
@@ -675,7 +679,8 @@ decode_tree(struct decoder *d, etf_term *root)
                 return 0;
             }
             f = &d->stack[--d->depth];
-            if (f->owner->kind >= ETF_MAP && close_frame(d, f) < 0)
+            if (f->owner->kind >= ETF_MAP &&
+                (d->r.pos = (size_t)(p - buf), close_frame(d, f) < 0))
                 return -1;
             cur = f->cur;
             stop = f->stop;
@@ -729,7 +734,7 @@ decode_tree(struct decoder *d, etf_term *root)
                 w1 &= m1;
                 if (((w0 | w1) & 0x8080808080808080ULL) == 0) {
                     if ((out = arena_alloc(d->a, 16)) == NULL)
-                        return oom(d);
+                        goto nomem;
                     out[0] = w0;
                     out[1] = w1;
                     *cur++ = (etf_term){.kind = ETF_ATOM,
@@ -745,7 +750,7 @@ decode_tree(struct decoder *d, etf_term *root)
                  p[0] == TAG_ATOM_UTF8_EXT) &&
                 n < 32 && left - k >= 32) {
                 if ((copy = arena_alloc(d->a, 32)) == NULL)
-                    return oom(d);
+                    goto nomem;
                 if (!utf8_short(p + k, n, copy))
                     break;
                 *cur++ = (etf_term){.kind = ETF_ATOM,
@@ -756,6 +761,7 @@ decode_tree(struct decoder *d, etf_term *root)
             }
             if ((k = etf_atom_common(p, left, &av)) == 0)
                 break;
+            d->r.pos = (size_t)(p - buf);
             p += k;
             if (set_atom(d, cur++, &av) < 0)
                 return -1;
@@ -774,8 +780,9 @@ decode_tree(struct decoder *d, etf_term *root)
             p += 2;
             continue;
         case TAG_LIST_EXT:
-            /* n elements and a tail, each at least a byte */
-            if (left < 5 || (n = get32(p + 1)) == 0 || left - 5 < n + 1)
+            /* n elements and a tail, each at least a byte (n + 1 could
+             * wrap where size_t has 32 bits) */
+            if (left < 5 || (n = get32(p + 1)) == 0 || n >= left - 5)
                 break;
             if (enter(d, &cur, &stop, ETF_LIST, n, n + 1, (size_t)(p - buf)) <
                 0)
@@ -794,7 +801,7 @@ decode_tree(struct decoder *d, etf_term *root)
             if (left < 3 || left - 3 < (n = p[1]))
                 break;
             if (etf_set_big(d->a, cur++, p[2] != 0, p + 3, n) < 0)
-                return oom(d);
+                goto nomem;
             p += 3 + n;
             continue;
         case TAG_NEW_FLOAT_EXT:
@@ -812,7 +819,7 @@ decode_tree(struct decoder *d, etf_term *root)
                 d->borrow)
                 break;
             if ((copy = arena_alloc(d->a, n)) == NULL)
-                return oom(d);
+                goto nomem;
             memcpy(copy, p + 3, n);
             *cur++ = (etf_term){
                 .kind = ETF_STRING, .len = (uint32_t)n, .v.bytes = copy};
@@ -822,7 +829,7 @@ decode_tree(struct decoder *d, etf_term *root)
             if (left < 5 || left - 5 < (n = get32(p + 1)) || d->borrow)
                 break;
             if ((copy = arena_alloc(d->a, n)) == NULL && n > 0)
-                return oom(d);
+                goto nomem;
             if (n > 0)
                 memcpy(copy, p + 5, n);
             *cur++ = (etf_term){.kind = ETF_BINARY,
@@ -835,8 +842,9 @@ decode_tree(struct decoder *d, etf_term *root)
             if ((k = etf_atom_common(p + 1, left - 1, &av)) == 0 ||
                 left - 1 - k < 12)
                 break;
+            d->r.pos = (size_t)(p - buf);
             if ((pid = arena_alloc(d->a, sizeof(*pid))) == NULL)
-                return oom(d);
+                goto nomem;
             q = p + 1 + k;
             pid->id = get32(q);
             pid->serial = get32(q + 4);
@@ -854,8 +862,9 @@ decode_tree(struct decoder *d, etf_term *root)
             if ((k = etf_atom_common(p + 1, left - 1, &av)) == 0 ||
                 left - 1 - k < n)
                 break;
+            d->r.pos = (size_t)(p - buf);
             if ((port = arena_alloc(d->a, sizeof(*port))) == NULL)
-                return oom(d);
+                goto nomem;
             q = p + 1 + k;
             port->id = n == 8 ? get32(q) : get64(q);
             port->creation = get32(q + n - 4);
@@ -871,8 +880,9 @@ decode_tree(struct decoder *d, etf_term *root)
                 (k = etf_atom_common(p + 3, left - 3, &av)) == 0 ||
                 left - 3 - k < 4 + 4 * n)
                 break;
+            d->r.pos = (size_t)(p - buf);
             if ((ref = arena_alloc(d->a, sizeof(*ref))) == NULL)
-                return oom(d);
+                goto nomem;
             q = p + 3 + k;
             ref->creation = get32(q);
             ref->len = (uint32_t)n;
@@ -891,8 +901,9 @@ decode_tree(struct decoder *d, etf_term *root)
                 (n = etf_atom_common(p + 1 + k, left - 1 - k, &fv)) == 0 ||
                 left - 1 - k - n < 2 || p[1 + k + n] != TAG_SMALL_INTEGER_EXT)
                 break;
+            d->r.pos = (size_t)(p - buf);
             if ((ex = arena_alloc(d->a, sizeof(*ex))) == NULL)
-                return oom(d);
+                goto nomem;
             ex->arity = p[1 + k + n + 1];
             *cur = (etf_term){.kind = ETF_EXPORT, .v.exp = ex};
             p += 1 + k + n + 2;
@@ -914,6 +925,10 @@ decode_tree(struct decoder *d, etf_term *root)
         stop = d->stop;
         continue;
     }
+
+nomem:
+    d->r.pos = (size_t)(p - buf);
+    return oom(d);
 }
 
 etf_term *
