@@ -516,6 +516,27 @@ static uint8_t *out_buf;
 static size_t out_cap;
 static ei_x_buff xbuf;
 
+/* One full decode of s by each side; a failure ends the run. */
+static void
+decode_ours(const struct sample *s)
+{
+    etf_error err;
+    etf_term *t;
+
+    etf_arena_reset(pass_arena);
+    t = etf_decode(pass_arena, s->bytes, s->len, NULL, NULL, &err);
+    if (t == NULL)
+        die("%s: etf_decode: %s", s->name, err.msg);
+    sink += t->kind;
+}
+
+static void
+decode_ei(const struct sample *s)
+{
+    if (ei_walk((const char *)s->bytes, s->len) < 0)
+        die("%s: ei decode walk failed", s->name);
+}
+
 /* One pass of libetf over every sample. */
 static void
 ours_pass(enum phase ph)
@@ -526,17 +547,9 @@ ours_pass(enum phase ph)
         const struct sample *s = &samples[i];
 
         switch (ph) {
-        case DECODE: {
-            etf_error err;
-            etf_term *t;
-
-            etf_arena_reset(pass_arena);
-            t = etf_decode(pass_arena, s->bytes, s->len, NULL, NULL, &err);
-            if (t == NULL)
-                die("%s: etf_decode: %s", s->name, err.msg);
-            sink += t->kind;
+        case DECODE:
+            decode_ours(s);
             break;
-        }
         case SKIP: {
             etf_reader r;
 
@@ -571,8 +584,7 @@ ei_pass(enum phase ph)
 
         switch (ph) {
         case DECODE:
-            if (ei_walk(b, s->len) < 0)
-                die("%s: ei decode walk failed", s->name);
+            decode_ei(s);
             break;
         case SKIP: {
             int index = 0, version;
@@ -773,20 +785,11 @@ warm(void)
         best_o = best_e = 1e9;
         for (round = 0; round < WARM_ROUNDS; round++) {
             t0 = now();
-            for (k = 0; k < WARM_REPS; k++) {
-                etf_error err;
-                etf_term *t;
-
-                etf_arena_reset(pass_arena);
-                t = etf_decode(pass_arena, s->bytes, s->len, NULL, NULL, &err);
-                if (t == NULL)
-                    die("%s: etf_decode: %s", s->name, err.msg);
-                sink += t->kind;
-            }
+            for (k = 0; k < WARM_REPS; k++)
+                decode_ours(s);
             t1 = now();
             for (k = 0; k < WARM_REPS; k++)
-                if (ei_walk((const char *)s->bytes, s->len) < 0)
-                    die("%s: ei decode walk failed", s->name);
+                decode_ei(s);
             t2 = now();
             if (t1 - t0 < best_o)
                 best_o = t1 - t0;
