@@ -548,6 +548,144 @@ test_map_duplicates(void **state)
     etf_arena_free(a);
 }
 
+/* Key i of a list in map-key order: numbers (every integer before every
+ * float), atoms, a ref, an export, a port, a pid, a tuple, a map, nil,
+ * lists and binaries. */
+#define ORDERED_KEYS 20
+static void
+ordered_key(etf_writer *w, int i)
+{
+    static const uint8_t big[9] = {0, 0, 0, 0, 0, 0, 0, 0, 64}; /* 2^70 */
+    static const uint32_t id[3] = {1, 2, 3};
+
+    switch (i) {
+    case 0:
+        etf_write_bignum(w, true, big, sizeof(big));
+        break;
+    case 1:
+        etf_write_int64(w, -5);
+        break;
+    case 2:
+        etf_write_int64(w, 7);
+        break;
+    case 3:
+        etf_write_bignum(w, false, big, sizeof(big));
+        break;
+    case 4:
+        etf_write_double(w, -1.5);
+        break;
+    case 5:
+        etf_write_double(w, 2.0);
+        break;
+    case 6:
+        etf_write_atom(w, "a", 1);
+        break;
+    case 7:
+        etf_write_atom(w, "ab", 2);
+        break;
+    case 8:
+        etf_write_atom(w, "b_an_atom_of_twenty_", 20);
+        break;
+    case 9:
+        etf_write_ref(w, "n@h", 3, 1, id, 3);
+        break;
+    case 10:
+        etf_write_export(w, "m", 1, "f", 1, 2);
+        break;
+    case 11:
+        etf_write_port(w, "n@h", 3, 5, 1);
+        break;
+    case 12:
+        etf_write_pid(w, "n@h", 3, 5, 0, 1);
+        break;
+    case 13:
+        etf_write_tuple_header(w, 1);
+        etf_write_int64(w, 1);
+        break;
+    case 14:
+        etf_write_map_header(w, 0);
+        break;
+    case 15:
+        etf_write_nil(w);
+        break;
+    case 16:
+        etf_write_list_header(w, 1);
+        etf_write_int64(w, 1);
+        etf_write_nil(w);
+        break;
+    case 17:
+        etf_write_string(w, (const uint8_t *)"ab", 2);
+        break;
+    case 18:
+        etf_write_binary(w, "", 0);
+        break;
+    default:
+        etf_write_binary(w, "\1", 1);
+        break;
+    }
+}
+
+/* A map of the ordered keys from..to, in order or reversed, with key twice
+ * (written again after itself) when twice is in range. */
+static uint8_t *
+ordered_map(int from, int to, bool reversed, int twice, size_t *len)
+{
+    etf_writer w;
+    int i, k, n = to - from + 1 + (twice >= from && twice <= to);
+
+    assert_int_equal(etf_writer_init_dynamic(&w, 64), 0);
+    etf_write_version(&w);
+    etf_write_map_header(&w, (uint32_t)n);
+    for (i = from; i <= to; i++) {
+        k = reversed ? to - (i - from) : i;
+        ordered_key(&w, k);
+        etf_write_int64(&w, i);
+        if (k == twice) {
+            ordered_key(&w, k);
+            etf_write_int64(&w, -i);
+        }
+    }
+    return etf_writer_release(&w, len);
+}
+
+/* Maps whose keys go up are taken at one comparison a pair: keys of every
+ * kind in map-key order are taken, in either order, and a key written twice
+ * in a row is refused wherever it is. */
+static void
+test_map_key_order(void **state)
+{
+    etf_arena *a = etf_arena_new();
+    etf_term *t;
+    uint8_t *m;
+    size_t len;
+    int i;
+
+    (void)state;
+    m = ordered_map(0, ORDERED_KEYS - 1, false, -1, &len);
+    t = dec(a, m, len);
+    free(m);
+    assert_int_equal(t->len, ORDERED_KEYS);
+    for (i = 1; i < ORDERED_KEYS; i++)
+        assert_true(
+            etf_compare(&t->v.elems[2 * i - 2], &t->v.elems[2 * i], true) < 0);
+    m = ordered_map(0, ORDERED_KEYS - 1, true, -1, &len);
+    t = dec(a, m, len);
+    free(m);
+    assert_int_equal(t->len, ORDERED_KEYS);
+    for (i = 0; i < ORDERED_KEYS; i++) {
+        m = ordered_map(0, ORDERED_KEYS - 1, false, i, &len);
+        reject(m, len, ETF_E_DUPKEY);
+        free(m);
+        m = ordered_map(i > 0 ? i - 1 : i, i, false, i, &len);
+        reject(m, len, ETF_E_DUPKEY);
+        free(m);
+        m = ordered_map(0, ORDERED_KEYS - 1, true, i, &len);
+        reject(m, len, ETF_E_DUPKEY);
+        free(m);
+    }
+    etf_arena_free(a);
+}
+
 static void
 test_binaries(void **state)
 {
@@ -1391,6 +1529,7 @@ main(void)
         cmocka_unit_test(test_atoms_long_utf8),
         cmocka_unit_test(test_containers),
         cmocka_unit_test(test_map_duplicates),
+        cmocka_unit_test(test_map_key_order),
         cmocka_unit_test(test_binaries),
         cmocka_unit_test(test_local_and_old_creations),
         cmocka_unit_test(test_borrow),

@@ -481,6 +481,36 @@ map_key_hash(const etf_term *k)
     return key_hash(k, 2);
 }
 
+/* Map-key order by kind: every integer before every float, then term
+ * order. Keys of one rank are ordered by etf_compare. */
+static const uint8_t key_rank[] = {
+    [ETF_INT] = 0,   [ETF_BIG] = 0,     [ETF_FLOAT] = 1,   [ETF_ATOM] = 2,
+    [ETF_REF] = 3,   [ETF_FUN] = 4,     [ETF_EXPORT] = 4,  [ETF_PORT] = 5,
+    [ETF_PID] = 6,   [ETF_TUPLE] = 7,   [ETF_MAP] = 8,     [ETF_NIL] = 9,
+    [ETF_LIST] = 10, [ETF_STRING] = 10, [ETF_BINARY] = 11, [ETF_LOCAL] = 12,
+};
+
+/* a comes before b in map-key order (etf_compare(a, b, true) < 0), the
+ * common cases inline. */
+static inline bool
+key_before(const etf_term *a, const etf_term *b)
+{
+    unsigned ra = key_rank[a->kind], rb = key_rank[b->kind];
+    size_t n;
+    int c;
+
+    if (ra != rb)
+        return ra < rb;
+    if (a->kind == ETF_INT && b->kind == ETF_INT)
+        return a->v.i < b->v.i;
+    if (a->kind == ETF_ATOM) {
+        n = a->len < b->len ? a->len : b->len;
+        c = memcmp(a->v.str, b->v.str, n);
+        return c < 0 || (c == 0 && a->len < b->len);
+    }
+    return etf_compare(a, b, true) < 0;
+}
+
 /* The old way: sort a copy of the pairs (so the decoded order is kept) and
  * look at neighbours. */
 static int
@@ -527,8 +557,10 @@ compare_keys(struct decoder *d, etf_term *map, size_t start, uint32_t i,
 }
 
 /*
- * A finished map must not hold the same key twice. Keys are hashed into an
- * open-addressing table of indices; only keys of equal hash are compared.
+ * A finished map must not hold the same key twice. Keys in increasing
+ * order, as OTP writes small maps, are checked with one comparison a pair.
+ * Otherwise keys are hashed into an open-addressing table of indices; only
+ * keys of equal hash are compared.
  * Keys made to share a hash (all lists, say) would make that quadratic, so
  * after as many full comparisons as there are keys it sorts instead.
  */
@@ -543,6 +575,12 @@ check_map(struct decoder *d, etf_term *map, size_t start)
     int rc = 0;
 
     if (n < 2)
+        return 0;
+    /* OTP writes a map of up to 32 keys in key order: keys that only go
+     * up cannot repeat. */
+    for (i = 1; i < n && key_before(&kv[2 * i - 2], &kv[2 * i]); i++)
+        ;
+    if (i == n)
         return 0;
     for (size = 4; size < 2 * (uint64_t)n; size *= 2)
         ;
