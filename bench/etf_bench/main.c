@@ -636,6 +636,151 @@ measure(enum phase ph, double *ours_mbs, double *ei_mbs)
     *ei_mbs = (double)total_bytes * n_ei / t_ei / 1e6;
 }
 
+/* ---- the floor: every node visited, nothing built ---- */
+
+static uint32_t
+be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 |
+           p[3];
+}
+
+/* Past the atom at p: any atom tag, as a pid's node or an export's name. */
+static const uint8_t *
+past_atom(const uint8_t *p)
+{
+    if (p[0] == 115 || p[0] == 119) /* SMALL_ATOM_EXT, SMALL_ATOM_UTF8_EXT */
+        return p + 2 + p[1];
+    return p + 3 + ((size_t)p[1] << 8 | p[2]);
+}
+
+/*
+ * Visit every node of the term after the version byte with one switch on
+ * its tag, and move past it: no tree, no copy, no check. A decoder that
+ * branches on each node's tag pays at least this; on terms of random shape
+ * most of it is the branch on the tag going wrong. The terms are known
+ * good (both decoders took them); a walk that does not end at the term's
+ * last byte stops the bench. Returns the nodes visited.
+ */
+static size_t
+floor_walk(const uint8_t *p, size_t len)
+{
+    static uint64_t stack[BENCH_MAX_DEPTH + 1];
+    const uint8_t *start = p, *end = p + len;
+    uint64_t left = 1; /* nodes still to visit in the open container */
+    size_t depth = 0, nodes = 0;
+
+    for (p++;; nodes++) {
+        while (left == 0) {
+            if (depth == 0) {
+                if (p != end)
+                    die("floor walk ends at byte %zu of %zu",
+                        (size_t)(p - start), len);
+                return nodes;
+            }
+            left = stack[--depth];
+        }
+        left--;
+        switch (*p) {
+        case 97: /* SMALL_INTEGER_EXT */
+            p += 2;
+            break;
+        case 98: /* INTEGER_EXT */
+            p += 5;
+            break;
+        case 70: /* NEW_FLOAT_EXT */
+            p += 9;
+            break;
+        case 99: /* FLOAT_EXT */
+            p += 32;
+            break;
+        case 106: /* NIL_EXT */
+            p += 1;
+            break;
+        case 100:
+        case 115:
+        case 118:
+        case 119: /* the atoms */
+            p = past_atom(p);
+            break;
+        case 104: /* SMALL_TUPLE_EXT */
+        case 105: /* LARGE_TUPLE_EXT */
+        case 108: /* LIST_EXT: the elements and a tail */
+        case 116: /* MAP_EXT: keys and values */
+            if (depth == BENCH_MAX_DEPTH)
+                die("floor walk: deeper than %d", BENCH_MAX_DEPTH);
+            stack[depth++] = left;
+            left = *p == 104   ? p[1]
+                   : *p == 108 ? (uint64_t)be32(p + 1) + 1
+                   : *p == 116 ? 2 * (uint64_t)be32(p + 1)
+                               : be32(p + 1);
+            p += *p == 104 ? 2 : 5;
+            break;
+        case 107: /* STRING_EXT */
+            p += 3 + ((size_t)p[1] << 8 | p[2]);
+            break;
+        case 109: /* BINARY_EXT */
+            p += 5 + (size_t)be32(p + 1);
+            break;
+        case 77: /* BIT_BINARY_EXT */
+            p += 6 + (size_t)be32(p + 1);
+            break;
+        case 110: /* SMALL_BIG_EXT */
+            p += 3 + p[1];
+            break;
+        case 111: /* LARGE_BIG_EXT */
+            p += 6 + (size_t)be32(p + 1);
+            break;
+        case 88:  /* NEW_PID_EXT */
+        case 120: /* V4_PORT_EXT */
+            p = past_atom(p + 1) + 12;
+            break;
+        case 89: /* NEW_PORT_EXT */
+            p = past_atom(p + 1) + 8;
+            break;
+        case 103: /* PID_EXT */
+            p = past_atom(p + 1) + 9;
+            break;
+        case 102: /* PORT_EXT */
+            p = past_atom(p + 1) + 5;
+            break;
+        case 90: /* NEWER_REFERENCE_EXT */
+            p = past_atom(p + 3) + 4 + 4 * ((size_t)p[1] << 8 | p[2]);
+            break;
+        case 114: /* NEW_REFERENCE_EXT */
+            p = past_atom(p + 3) + 1 + 4 * ((size_t)p[1] << 8 | p[2]);
+            break;
+        case 113: /* EXPORT_EXT: module, function, arity */
+            p = past_atom(past_atom(p + 1)) + 2;
+            break;
+        case 112: /* NEW_FUN_EXT: its size counts itself */
+            p += 1 + (size_t)be32(p + 1);
+            break;
+        default:
+            die("floor walk: tag %u at byte %zu", *p, (size_t)(p - start));
+        }
+    }
+}
+
+/* ms a pass of the floor walk over the corpus, for BENCH_MIN_SECONDS. */
+static double
+floor_ms(void)
+{
+    double t0;
+    unsigned n = 0;
+    size_t i;
+
+    for (i = 0; i < nsamples; i++) /* warm up, and check every term */
+        sink += floor_walk(samples[i].bytes, samples[i].len);
+    t0 = now();
+    while (now() - t0 < BENCH_MIN_SECONDS) {
+        for (i = 0; i < nsamples; i++)
+            sink += floor_walk(samples[i].bytes, samples[i].len);
+        n++;
+    }
+    return (now() - t0) / n * 1e3;
+}
+
 /* Free what load() made. */
 static void
 unload(void)
@@ -808,7 +953,7 @@ warm(void)
 int
 main(int argc, char **argv)
 {
-    double d_ours, d_ei, s_ours, s_ei, e_ours, e_ei;
+    double d_ours, d_ei, s_ours, s_ei, e_ours, e_ei, fl, mb;
 
     if (argc == 4 && strcmp(argv[1], "--profile") == 0) {
         /* libetf alone on one phase for a few seconds, for perf */
@@ -861,6 +1006,14 @@ main(int argc, char **argv)
            "buffer; bignums via\n"
            "            ei_alloc_big/ei_decode_big, funs via "
            "ei_decode_fun/free_fun\n");
+    fl = floor_ms();
+    mb = (double)total_bytes / 1e6;
+    printf("        floor: %.2f ms a pass to visit every node with one branch "
+           "on its tag,\n"
+           "            building and checking nothing; a pass of libetf "
+           "takes %.2f ms, of ei %.2f ms,\n"
+           "            and decode at 2x ei would take %.2f ms\n",
+           fl, mb / d_ours * 1e3, mb / d_ei * 1e3, mb / d_ei * 1e3 / 2);
     measure(SKIP, &s_ours, &s_ei);
     printf("skip    libetf %8.1f MB/s   ei %8.1f MB/s   %.2fx\n", s_ours, s_ei,
            s_ours / s_ei);
