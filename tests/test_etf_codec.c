@@ -1449,6 +1449,32 @@ test_constructors_and_order(void **state)
         etf_set_string(a, &s, "\x01\x02", 2);
         assert_true(etf_equal(&l2, &s));
     }
+    /* Pids by serial, then id, then node, then creation (as OTP 25 orders
+     * them: <aaa@h.5.0> > <zzz@h.1.0>, and a small map's keys follow). */
+    {
+        static const struct {
+            const char *node;
+            uint32_t id, serial, creation;
+        } pids[] = {{"zzz@h", 9, 0, 1},
+                    {"aaa@h", 1, 1, 9},
+                    {"zzz@h", 1, 1, 1},
+                    {"zzz@h", 1, 1, 2},
+                    {"aaa@h", 2, 1, 1}};
+        etf_term p[5];
+
+        for (i = 0; i < 5; i++) {
+            etf_set_pid(a, &p[i]);
+            etf_set_atom(a, &p[i].v.pid->node, pids[i].node,
+                         strlen(pids[i].node));
+            p[i].v.pid->id = pids[i].id;
+            p[i].v.pid->serial = pids[i].serial;
+            p[i].v.pid->creation = pids[i].creation;
+        }
+        for (i = 0; i + 1 < 5; i++) {
+            assert_true(etf_compare(&p[i], &p[i + 1], true) < 0);
+            assert_true(etf_compare(&p[i + 1], &p[i], true) > 0);
+        }
+    }
     /* Map sort orders keys as OTP orders a small map's keys. */
     kv = etf_set_map(a, &map, 3);
     etf_set_float(&kv[0], 1.0);

@@ -573,10 +573,10 @@ cmp_step(struct cmp_stack *s, const etf_term *a, const etf_term *b, bool exact,
             (c = cmp_u64(a->v.port->creation, b->v.port->creation)))
             *out = c;
         return 0;
-    case 5:
-        if ((c = cmp_atoms(&a->v.pid->node, &b->v.pid->node)) ||
-            (c = cmp_u64(a->v.pid->serial, b->v.pid->serial)) ||
+    case 5: /* pids: serial and id (the BEAM's pid number), then node */
+        if ((c = cmp_u64(a->v.pid->serial, b->v.pid->serial)) ||
             (c = cmp_u64(a->v.pid->id, b->v.pid->id)) ||
+            (c = cmp_atoms(&a->v.pid->node, &b->v.pid->node)) ||
             (c = cmp_u64(a->v.pid->creation, b->v.pid->creation)))
             *out = c;
         return 0;
