@@ -1061,6 +1061,76 @@ test_short_atoms(void **state)
     etf_arena_free(a);
 }
 
+/* Latin-1 atoms of every length and mix of bytes become the UTF-8 a
+ * byte-at-a-time conversion gives, through etf_atom_utf8 into a buffer of
+ * exactly twice the length (so an over-write is caught) and through the
+ * decoder. */
+static void
+test_latin1_atoms(void **state)
+{
+    etf_arena *a = etf_arena_new();
+    uint8_t text[255], want[510], in[3 + 255];
+    etf_term *t;
+    etf_atomv av;
+    uint32_t seed = 1;
+    size_t n, i, w, got;
+    char *out;
+    int mix;
+
+    (void)state;
+    for (mix = 0; mix < 5; mix++) {
+        for (n = 0; n <= 255; n++) {
+            for (i = 0; i < n; i++) {
+                seed = seed * 1103515245 + 12345;
+                switch (mix) {
+                case 0: /* random */
+                    text[i] = (uint8_t)(seed >> 16);
+                    break;
+                case 1: /* all past 0x7F */
+                    text[i] = (uint8_t)(0x80 | (seed >> 16));
+                    break;
+                case 2: /* ASCII and not, in turn */
+                    text[i] = (uint8_t)(i % 2 ? 0xE9 : 'a' + i % 26);
+                    break;
+                case 3: /* ASCII with one byte past 0x7F at the end */
+                    text[i] = (uint8_t)(i + 1 == n ? 0xFF : 'A' + i % 26);
+                    break;
+                default: /* every byte value */
+                    text[i] = (uint8_t)(i * 7 + n);
+                    break;
+                }
+            }
+            for (i = w = 0; i < n; i++) {
+                if (text[i] < 0x80) {
+                    want[w++] = text[i];
+                } else {
+                    want[w++] = (uint8_t)(0xC0 | text[i] >> 6);
+                    want[w++] = (uint8_t)(0x80 | (text[i] & 0x3F));
+                }
+            }
+            av = (etf_atomv){.p = (const char *)text, .len = n, .latin1 = true};
+            out = malloc(n ? 2 * n : 1);
+            got = etf_atom_utf8(&av, out);
+            assert_int_equal(got, w);
+            assert_memory_equal(out, want, w);
+            free(out);
+            in[0] = 100; /* ATOM_EXT */
+            in[1] = 0;
+            in[2] = (uint8_t)n;
+            memcpy(in + 3, text, n);
+            t = etf_decode(a, in, 3 + n, &(etf_decode_opts){.no_version = true},
+                           NULL, NULL);
+            assert_non_null(t);
+            assert_int_equal(t->kind, ETF_ATOM);
+            assert_int_equal(t->len, w);
+            assert_memory_equal(t->v.str, want, w);
+            assert_int_equal(t->v.str[w], '\0');
+            etf_arena_reset(a);
+        }
+    }
+    etf_arena_free(a);
+}
+
 /* Short UTF-8 atoms with a bad sequence at their end or in their middle,
  * in the one-block reads and at the end of the input: all refused. */
 static void
@@ -1563,6 +1633,7 @@ main(void)
         cmocka_unit_test(test_quick_paths),
         cmocka_unit_test(test_short_atoms),
         cmocka_unit_test(test_short_atoms_bad_utf8),
+        cmocka_unit_test(test_latin1_atoms),
         cmocka_unit_test(test_funs),
         cmocka_unit_test(test_compressed),
         cmocka_unit_test(test_whole_input),

@@ -97,34 +97,16 @@ push(struct decoder *d, etf_term *owner, etf_term *elems, uint32_t count,
 static int
 set_atom(struct decoder *d, etf_term *t, const etf_atomv *av)
 {
-    const uint8_t *p = (const uint8_t *)av->p;
-    size_t n = av->len, i = 0, o;
-    unsigned c;
+    size_t n = av->len;
     char *s;
 
-    /* Latin-1 text is UTF-8 up to its first byte past 0x7F; from there
-     * each such byte becomes two. */
-    if (av->latin1) {
-        while (n - i >= 8 && ascii8(p + i))
-            i += 8;
-        while (i < n && p[i] < 0x80)
-            i++;
-    }
-    if ((s = arena_alloc(d->a, av->latin1 ? n + (n - i) + 1 : n + 1)) == NULL)
+    /* Latin-1 may double in UTF-8. */
+    if ((s = arena_alloc(d->a, av->latin1 ? 2 * n + 1 : n + 1)) == NULL)
         return oom(d);
-    memcpy(s, p, i == n || !av->latin1 ? n : i);
-    if (av->latin1 && i < n) {
-        /* Without a branch per byte: random Latin-1 mispredicts. The
-         * second byte is written either way, and overwritten next if the
-         * character took one; the NUL's slot holds the last of them. */
-        for (o = i; i < av->len; i++) {
-            c = p[i];
-            s[o] = (char)(c < 0x80 ? c : 0xC0 | (c >> 6));
-            s[o + 1] = (char)(0x80 | (c & 0x3F));
-            o += 1 + (c >> 7);
-        }
-        n = o;
-    }
+    if (av->latin1)
+        n = utf8_from_latin1((const uint8_t *)av->p, n, (uint8_t *)s);
+    else
+        memcpy(s, av->p, n);
     s[n] = '\0';
     t->kind = ETF_ATOM;
     t->aux = 0;

@@ -35,6 +35,9 @@ bool utf8_short(const uint8_t *p, size_t n, uint8_t *out);
 size_t utf8_decode(const uint8_t *p, size_t n, uint32_t *cp);
 /* Encode cp into out (at least 4 bytes); returns the byte count. */
 size_t utf8_encode(uint32_t cp, uint8_t *out);
+/* Latin-1 text of n bytes as UTF-8 at out, which has room for 2 * n
+ * bytes; returns the bytes written. */
+size_t utf8_from_latin1(const uint8_t *p, size_t n, uint8_t *out);
 /* True when every character of valid UTF-8 text is at most U+00FF. */
 bool utf8_is_latin1(const uint8_t *p, size_t len);
 

@@ -1018,20 +1018,11 @@ etf_inflate(etf_reader *r, void *out, uint32_t usize)
 size_t
 etf_atom_utf8(const etf_atomv *a, char *out)
 {
-    const uint8_t *p = (const uint8_t *)a->p;
-    size_t i = 0, n;
-
     if (!a->latin1) {
         memcpy(out, a->p, a->len);
         return a->len;
     }
-    /* The ASCII prefix is the same in both; only bytes past 0x7F grow. */
-    while (i < a->len && p[i] < 0x80)
-        i++;
-    memcpy(out, p, i);
-    for (n = i; i < a->len; i++)
-        n += utf8_encode(p[i], (uint8_t *)out + n);
-    return n;
+    return utf8_from_latin1((const uint8_t *)a->p, a->len, (uint8_t *)out);
 }
 
 int

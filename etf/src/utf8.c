@@ -301,6 +301,77 @@ utf8_short(const uint8_t *p, size_t n, uint8_t *out)
     return true;
 }
 
+/* Latin-1 to UTF-8 from byte i on, without a branch per byte (random
+ * Latin-1 mispredicts): both bytes of a pair are written, and o moves
+ * past one or two. */
+static size_t
+latin1_tail(const uint8_t *p, size_t i, size_t n, uint8_t *out, size_t o)
+{
+    unsigned c;
+
+    for (; i < n; i++) {
+        c = p[i];
+        out[o] = (uint8_t)(c < 0x80 ? c : 0xC0 | (c >> 6));
+        out[o + 1] = (uint8_t)(0x80 | (c & 0x3F));
+        o += 1 + (c >> 7);
+    }
+    return o;
+}
+
+#ifdef UTF8_AVX2
+/*
+ * Four characters a round with BMI2: pdep spreads the four bytes into
+ * 16-bit lanes, each lane gets its two-byte form or stays one byte, and
+ * pext packs the bytes to keep. Each round stores 8 bytes at o, which is
+ * never ahead of 2 * i, so the stores stay within 2 * n.
+ */
+__attribute__((target("bmi2,popcnt"))) static size_t
+latin1_bmi2(const uint8_t *p, size_t n, uint8_t *out)
+{
+    const uint64_t low = 0x00FF00FF00FF00FFULL;
+    uint64_t w, wide, two, keep, packed;
+    uint32_t x;
+    size_t i, o = 0;
+
+    for (i = 0; i + 4 <= n; i += 4) {
+        memcpy(&x, p + i, 4);
+        w = _pdep_u64(x, low);
+        wide = (w & 0x0080008000800080ULL) >> 7; /* 1 in lanes past 0x7F */
+        two = ((w >> 6) & 0x0003000300030003ULL) | 0x00C000C000C000C0ULL |
+              ((w & 0x003F003F003F003FULL) | 0x0080008000800080ULL) << 8;
+        w = (w & ~(wide * 0xFFFF)) | (two & wide * 0xFFFF);
+        keep = low | (wide * 0xFF00);
+        packed = _pext_u64(w, keep);
+        memcpy(out + o, &packed, 8);
+        o += 4 + (size_t)__builtin_popcountll(wide);
+    }
+    return latin1_tail(p, i, n, out, o);
+}
+#endif
+
+size_t
+utf8_from_latin1(const uint8_t *p, size_t n, uint8_t *out)
+{
+    size_t i = 0;
+
+    /* The ASCII prefix is the same in both. */
+    while (n - i >= 8 && ascii8(p + i)) {
+        memcpy(out + i, p + i, 8);
+        i += 8;
+    }
+    while (i < n && p[i] < 0x80) {
+        out[i] = p[i];
+        i++;
+    }
+    if (i == n)
+        return n;
+#ifdef UTF8_AVX2
+    if (__builtin_cpu_supports("bmi2"))
+        return i + latin1_bmi2(p + i, n - i, out + i);
+#endif
+    return latin1_tail(p, i, n, out, i);
+}
+
 bool
 utf8_check(const uint8_t *p, size_t len, size_t *chars, bool *latin1)
 {
