@@ -23,5 +23,5 @@ etf_corpus_gen "$work/corpus" "$n" "$seed"
 etf_corpus_cleanup
 # decode with each term repeated first (docs/testing-etf.md: why decode
 # stops short of 2x), then the timed passes, whose last line is the ratio
-"$bin/etf-bench" --warm "$work/corpus" | tail -2
+"$bin/etf-bench" --warm "$work/corpus" | tail -3
 "$bin/etf-bench" "$work/corpus"
